@@ -1,0 +1,198 @@
+//! The gates: every primitive operation, its forward rule and its local
+//! gradient rule, side by side.
+//!
+//! This file is the whole of the engine's calculus. Backpropagation
+//! ([`crate::engine::backward`]) only walks the graph and multiplies the
+//! upstream gradient by the local gradients defined here (the chain rule).
+//!
+//! | gate | forward `z`           | local gradient                         | lecture name          |
+//! |------|-----------------------|----------------------------------------|-----------------------|
+//! | Add  | `a + b`               | `dz/da = 1`, `dz/db = 1`               | distributor           |
+//! | Mul  | `a * b`               | `dz/da = b`, `dz/db = a`               | swapper               |
+//! | Max  | `a` if `a > b` else `b` | 1 to the operand taken, 0 to the other | router              |
+//! | Exp  | `e^a`                 | `dz/da = z`                            |                       |
+//! | Log  | `ln a`                | `dz/da = 1 / a`                        |                       |
+//! | Pow  | `a^k`, `k` constant   | `dz/da = k a^(k-1)`                    |                       |
+//! | Sum  | `x1 + … + xn`         | 1 to every operand                     | add gate, n-ary       |
+//! | Dot  | `w1 x1 + … + wn xn`   | `dz/dwi = xi`, `dz/dxi = wi`           | mul gates + add gate  |
+
+use std::fmt;
+
+/// The operation that produced a node.
+///
+/// `Leaf` marks inputs and parameters ([`Value::new`](crate::Value::new)) and
+/// constants ([`Value::constant`](crate::Value::constant)); every other variant
+/// is a gate. Derived operations (subtraction, division, relu, sigmoid, tanh,
+/// …) are compositions of these gates, not variants of their own.
+///
+/// ```
+/// use chainrule::{Op, Value};
+///
+/// let a = Value::new(2.0);
+/// assert_eq!(a.op(), Op::Leaf);
+/// assert_eq!((&a * 3.0).op(), Op::Mul);
+/// assert_eq!(a.relu().op(), Op::Max);
+/// assert_eq!(Op::Mul.symbol(), "×");
+/// ```
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Op {
+    /// An input, a parameter or a constant: no operands.
+    Leaf,
+    /// `a + b`: passes the upstream gradient to both operands.
+    Add,
+    /// `a * b`: each operand gets the upstream gradient times the other.
+    Mul,
+    /// `max(a, b)`: routes the upstream gradient to the larger operand (to
+    /// `b` at a tie, so `relu(x) = max(x, 0)` has gradient 0 at 0). A NaN in
+    /// either operand propagates, and receives the gradient.
+    Max,
+    /// `e^a`.
+    Exp,
+    /// `ln a` (natural logarithm; IEEE: `ln 0 = -inf`, `ln -1 = NaN`).
+    Log,
+    /// `a^k` where `k`, the second operand, is a constant.
+    Pow,
+    /// `x1 + … + xn`: the add gate over many operands.
+    Sum,
+    /// `w1 x1 + … + wn xn`: the mul gate over many pairs, then the add gate.
+    /// Its operands are `w1 … wn` followed by `x1 … xn`.
+    Dot,
+}
+
+impl Op {
+    /// A short lower-case name: `"leaf"`, `"add"`, `"mul"`, `"max"`, `"exp"`,
+    /// `"log"`, `"pow"`, `"sum"` or `"dot"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Leaf => "leaf",
+            Op::Add => "add",
+            Op::Mul => "mul",
+            Op::Max => "max",
+            Op::Exp => "exp",
+            Op::Log => "log",
+            Op::Pow => "pow",
+            Op::Sum => "sum",
+            Op::Dot => "dot",
+        }
+    }
+
+    /// The symbol drawn in a graph picture: `+`, `×`, `max`, `exp`, `log`,
+    /// `pow`, `Σ`, `dot` (and the empty string for a leaf).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Leaf => "",
+            Op::Add => "+",
+            Op::Mul => "×",
+            Op::Max => "max",
+            Op::Exp => "exp",
+            Op::Log => "log",
+            Op::Pow => "pow",
+            Op::Sum => "Σ",
+            Op::Dot => "dot",
+        }
+    }
+
+    /// Forward rule of a unary or binary gate. Unary gates ignore `b`; for
+    /// `Pow`, `b` is the exponent. (`Sum` and `Dot` are below; a leaf has no
+    /// rule, and gets NaN here, which the engine never asks for.)
+    #[inline]
+    pub(crate) fn forward(self, a: f64, b: f64) -> f64 {
+        match self {
+            Op::Add => a + b,
+            Op::Mul => a * b,
+            Op::Max => {
+                if max_takes_left(a, b) {
+                    a
+                } else {
+                    b
+                }
+            }
+            Op::Exp => a.exp(),
+            Op::Log => a.ln(),
+            Op::Pow => a.powf(b),
+            Op::Leaf | Op::Sum | Op::Dot => f64::NAN,
+        }
+    }
+
+    /// Local gradient rule of a unary or binary gate: `(dz/da, dz/db)` at
+    /// operand values `a`, `b` with output `z`. The exponent of `Pow` is a
+    /// constant and gets no gradient.
+    #[inline]
+    pub(crate) fn local_grads(self, a: f64, b: f64, z: f64) -> (f64, f64) {
+        match self {
+            Op::Add => (1.0, 1.0),
+            Op::Mul => (b, a),
+            Op::Max => {
+                if max_takes_left(a, b) {
+                    (1.0, 0.0)
+                } else {
+                    (0.0, 1.0)
+                }
+            }
+            Op::Exp => (z, 0.0),
+            Op::Log => (1.0 / a, 0.0),
+            // d/da a^0 is 0 everywhere, also at a = 0 where k a^(k-1) is 0 * inf.
+            Op::Pow if b == 0.0 => (0.0, 0.0),
+            Op::Pow => (b * a.powf(b - 1.0), 0.0),
+            Op::Leaf | Op::Sum | Op::Dot => (0.0, 0.0),
+        }
+    }
+}
+
+/// The `Max` gate's single decision, shared by its forward and backward rule
+/// so that the gradient always goes to the operand whose value was taken.
+/// Ties go right; a NaN on the left is taken (a NaN on the right is taken
+/// anyway, since every comparison with NaN is false).
+#[inline]
+fn max_takes_left(a: f64, b: f64) -> bool {
+    a > b || a.is_nan()
+}
+
+/// `Sum` forward: the add gate over many operands. Its backward rule is the
+/// add gate's: every operand receives the upstream gradient unchanged.
+#[inline]
+pub(crate) fn sum_forward(xs: impl Iterator<Item = f64>) -> f64 {
+    xs.sum()
+}
+
+/// `Dot` forward: `Σ wi xi`. Its backward rule is the mul gate's, pairwise:
+/// `wi` receives upstream × `xi` and `xi` receives upstream × `wi`.
+#[inline]
+pub(crate) fn dot_forward(pairs: impl Iterator<Item = (f64, f64)>) -> f64 {
+    pairs.map(|(w, x)| w * x).sum()
+}
+
+impl fmt::Display for Op {
+    /// Writes [`Op::name`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_routes_to_the_taken_operand() {
+        for (a, b) in [
+            (1.0, 2.0),
+            (2.0, 1.0),
+            (0.0, 0.0),
+            (f64::NAN, 1.0),
+            (1.0, f64::NAN),
+        ] {
+            let z = Op::Max.forward(a, b);
+            let (da, db) = Op::Max.local_grads(a, b, z);
+            let taken = if da == 1.0 { a } else { b };
+            assert_eq!(da + db, 1.0);
+            assert!(taken == z || (taken.is_nan() && z.is_nan()), "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn pow_with_zero_exponent_has_zero_gradient_at_zero() {
+        assert_eq!(Op::Pow.local_grads(0.0, 0.0, 1.0), (0.0, 0.0));
+    }
+}

@@ -1,0 +1,379 @@
+//! [`Value`], the handle users hold, and [`Node`], the graph node behind it.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+
+use super::op::{self, Op};
+
+/// A scalar `f64` in a computation graph, with the gradient backpropagation
+/// gives it.
+///
+/// A `Value` is a cheap handle (`Rc<RefCell<…>>`): cloning it shares the
+/// node. Every arithmetic operation on values makes a new node that
+/// remembers its operands, and [`backward`](Value::backward) fills in
+/// `d(output)/d(node)` for every node the output depends on.
+///
+/// ```
+/// use chainrule::Value;
+///
+/// // The lecture's apple shopping: 2 apples at 100 each, 10% tax.
+/// let apple = Value::new(100.0).with_label("apple");
+/// let count = Value::new(2.0).with_label("count");
+/// let tax = Value::new(1.1).with_label("tax");
+/// let price = &apple * &count * &tax;
+/// price.backward();
+///
+/// assert!((price.data() - 220.0).abs() < 1e-12);
+/// assert!((apple.grad() - 2.2).abs() < 1e-12);
+/// assert!((count.grad() - 110.0).abs() < 1e-12);
+/// assert!((tax.grad() - 200.0).abs() < 1e-12);
+/// ```
+///
+/// Operators `+ - * /` and unary `-` work on every mix of `Value`, `&Value`
+/// and `f64`; `+= -= *= /=` rebind the left-hand value to the new node.
+/// Borrow (`&a`) to keep using a value after an operation.
+#[derive(Clone)]
+pub struct Value(pub(crate) Rc<RefCell<Node>>);
+
+/// One node of the graph.
+///
+/// Kept to 48 bytes (72 with the `Rc` counts and the `RefCell` flag) because
+/// a graph is millions of these: unary and binary gates, almost every node,
+/// store their operands inline; labels and the operands of the n-ary gates
+/// live in a rarely allocated [`Extra`].
+pub(crate) struct Node {
+    pub(crate) data: f64,
+    pub(crate) grad: f64,
+    /// First operand of a unary or binary gate.
+    pub(crate) lhs: Option<Value>,
+    /// Second operand of a binary gate (the constant exponent of `Pow`).
+    pub(crate) rhs: Option<Value>,
+    pub(crate) extra: Option<Box<Extra>>,
+    pub(crate) op: Op,
+    /// Whether any gradient-wanting leaf is reachable from here. Backward
+    /// never enters a node without it.
+    pub(crate) requires_grad: bool,
+    /// Scratch mark of the graph walks; always false between walks.
+    pub(crate) visited: bool,
+}
+
+const _: () = assert!(std::mem::size_of::<Node>() == 48);
+
+/// The rarely needed parts of a node.
+#[derive(Default)]
+pub(crate) struct Extra {
+    pub(crate) label: Option<Box<str>>,
+    /// Operands of `Sum` (`x1 … xn`) and `Dot` (`w1 … wn x1 … xn`).
+    pub(crate) many: Box<[Value]>,
+}
+
+impl Node {
+    fn leaf(data: f64, requires_grad: bool) -> Node {
+        Node {
+            data,
+            grad: 0.0,
+            lhs: None,
+            rhs: None,
+            extra: None,
+            op: Op::Leaf,
+            requires_grad,
+            visited: false,
+        }
+    }
+
+    /// The operands, in order.
+    pub(crate) fn operands(&self) -> impl DoubleEndedIterator<Item = &Value> {
+        let many: &[Value] = self.extra.as_ref().map_or(&[], |e| &e.many);
+        self.lhs.iter().chain(self.rhs.iter()).chain(many)
+    }
+
+    fn take_operands(&mut self, into: &mut Vec<Value>) {
+        into.extend(self.lhs.take());
+        into.extend(self.rhs.take());
+        if let Some(extra) = self.extra.as_mut() {
+            into.extend(std::mem::take(&mut extra.many));
+        }
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+}
+
+impl Drop for Node {
+    /// Dropping a node drops its operands; done naively that recurses once
+    /// per link of a chain and overflows the stack on deep graphs. Here the
+    /// operands this node owns alone are unlinked onto a heap stack instead,
+    /// so dropping any graph takes constant stack space.
+    fn drop(&mut self) {
+        // Fast path: operands shared with other nodes only lose a count.
+        if !self.operands().any(|v| Rc::strong_count(&v.0) == 1) {
+            return;
+        }
+        let mut pending = Vec::new();
+        self.take_operands(&mut pending);
+        while let Some(value) = pending.pop() {
+            if let Some(cell) = Rc::into_inner(value.0) {
+                // Last handle: empty the node before it drops, so its own
+                // `drop` finds no operands and returns at once.
+                cell.into_inner().take_operands(&mut pending);
+            }
+        }
+    }
+}
+
+impl Value {
+    /// A leaf that receives a gradient: an input or a parameter you
+    /// differentiate by.
+    ///
+    /// ```
+    /// let w = chainrule::Value::new(0.5);
+    /// assert_eq!(w.data(), 0.5);
+    /// assert_eq!(w.grad(), 0.0);
+    /// assert!(w.requires_grad());
+    /// ```
+    pub fn new(data: f64) -> Value {
+        Value::from_node(Node::leaf(data, true))
+    }
+
+    /// A leaf that never receives a gradient. Backward does no work for a
+    /// subgraph that reaches only constants.
+    ///
+    /// ```
+    /// use chainrule::Value;
+    /// let x = Value::new(3.0);
+    /// let k = Value::constant(2.0);
+    /// let y = &x * &k;
+    /// y.backward();
+    /// assert_eq!(x.grad(), 2.0);
+    /// assert_eq!(k.grad(), 0.0);
+    /// ```
+    pub fn constant(data: f64) -> Value {
+        Value::from_node(Node::leaf(data, false))
+    }
+
+    fn from_node(node: Node) -> Value {
+        Value(Rc::new(RefCell::new(node)))
+    }
+
+    /// A node of a unary or binary gate. Unary gates take `rhs = None`.
+    pub(crate) fn gate(op: Op, lhs: &Value, rhs: Option<&Value>) -> Value {
+        let (a, lhs_wants) = lhs.data_and_requires_grad();
+        let (b, rhs_wants) = rhs.map_or((0.0, false), Value::data_and_requires_grad);
+        Value::from_node(Node {
+            data: op.forward(a, b),
+            grad: 0.0,
+            lhs: Some(lhs.clone()),
+            rhs: rhs.cloned(),
+            extra: None,
+            op,
+            requires_grad: lhs_wants || rhs_wants,
+            visited: false,
+        })
+    }
+
+    /// A node of an n-ary gate over `operands`, with `data` already computed.
+    fn nary(op: Op, data: f64, operands: Box<[Value]>) -> Value {
+        let requires_grad = operands.iter().any(Value::requires_grad);
+        Value::from_node(Node {
+            data,
+            grad: 0.0,
+            lhs: None,
+            rhs: None,
+            extra: Some(Box::new(Extra {
+                label: None,
+                many: operands,
+            })),
+            op,
+            requires_grad,
+            visited: false,
+        })
+    }
+
+    /// The fused n-ary add gate: `x1 + … + xn` as one node. The sum of no
+    /// values is a node with value 0.
+    ///
+    /// Equal to chaining `+`, but one node instead of `n - 1`, so faster to
+    /// build and to backpropagate.
+    ///
+    /// ```
+    /// use chainrule::Value;
+    /// let xs: Vec<Value> = (1..=4).map(|i| Value::new(i as f64)).collect();
+    /// let s = Value::sum(&xs);
+    /// s.backward();
+    /// assert_eq!(s.data(), 10.0);
+    /// assert!(xs.iter().all(|x| x.grad() == 1.0));
+    /// ```
+    pub fn sum(xs: &[Value]) -> Value {
+        let data = op::sum_forward(xs.iter().map(Value::data));
+        Value::nary(Op::Sum, data, xs.into())
+    }
+
+    /// The fused sum of products `w1 x1 + … + wn xn` as one node: the mul
+    /// gate applied pairwise, then the add gate. A neuron is one `dot` node
+    /// plus its activation.
+    ///
+    /// # Panics
+    ///
+    /// If `ws` and `xs` differ in length, like a mismatched `zip` would be a
+    /// silent bug. Use [`Value::try_dot`] to get an error instead.
+    ///
+    /// ```
+    /// use chainrule::Value;
+    /// let ws = [Value::new(2.0), Value::new(-3.0)];
+    /// let xs = [Value::new(-1.0), Value::new(-2.0)];
+    /// let z = Value::dot(&ws, &xs);
+    /// z.backward();
+    /// assert_eq!(z.data(), 4.0);
+    /// assert_eq!((ws[0].grad(), xs[1].grad()), (-1.0, -3.0)); // the mul gate swaps
+    /// ```
+    pub fn dot(ws: &[Value], xs: &[Value]) -> Value {
+        match Value::try_dot(ws, xs) {
+            Ok(value) => value,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// [`Value::dot`] that returns an error, instead of panicking, when the
+    /// lengths differ.
+    ///
+    /// ```
+    /// use chainrule::{EngineError, Value};
+    /// let ws = [Value::new(1.0), Value::new(2.0)];
+    /// let xs = [Value::new(3.0)];
+    /// let error = Value::try_dot(&ws, &xs).unwrap_err();
+    /// assert_eq!(error, EngineError::LengthMismatch { weights: 2, inputs: 1 });
+    /// ```
+    pub fn try_dot(ws: &[Value], xs: &[Value]) -> Result<Value, crate::EngineError> {
+        if ws.len() != xs.len() {
+            return Err(crate::EngineError::LengthMismatch {
+                weights: ws.len(),
+                inputs: xs.len(),
+            });
+        }
+        let data = op::dot_forward(ws.iter().zip(xs).map(|(w, x)| (w.data(), x.data())));
+        let operands: Box<[Value]> = ws.iter().chain(xs).cloned().collect();
+        Ok(Value::nary(Op::Dot, data, operands))
+    }
+
+    /// The value.
+    pub fn data(&self) -> f64 {
+        self.0.borrow().data
+    }
+
+    /// The gradient: after [`backward`](Value::backward) on an output,
+    /// `d(output)/d(self)`. Zero for constants.
+    pub fn grad(&self) -> f64 {
+        self.0.borrow().grad
+    }
+
+    /// Sets the value, typically of a parameter after an optimiser step.
+    ///
+    /// Nodes computed from this one are not recomputed: build the graph
+    /// again (a new forward pass) to see the change downstream.
+    ///
+    /// ```
+    /// let w = chainrule::Value::new(1.0);
+    /// w.set_data(w.data() - 0.1 * 2.0);
+    /// assert_eq!(w.data(), 0.8);
+    /// ```
+    pub fn set_data(&self, data: f64) {
+        self.0.borrow_mut().data = data;
+    }
+
+    /// Sets this node's gradient to zero (leaves accumulate gradient across
+    /// [`backward`](Value::backward) calls until you do).
+    pub fn zero_grad(&self) {
+        self.0.borrow_mut().grad = 0.0;
+    }
+
+    /// Names the node for pictures and error reports; returns the same value.
+    ///
+    /// ```
+    /// let a = chainrule::Value::new(2.0).with_label("a");
+    /// assert_eq!(a.label().as_deref(), Some("a"));
+    /// ```
+    pub fn with_label(self, label: impl Into<String>) -> Value {
+        let label: String = label.into();
+        self.0.borrow_mut().extra_mut().label = Some(label.into_boxed_str());
+        self
+    }
+
+    /// The label given by [`with_label`](Value::with_label), if any.
+    pub fn label(&self) -> Option<String> {
+        let node = self.0.borrow();
+        node.extra.as_ref()?.label.as_deref().map(str::to_owned)
+    }
+
+    /// The operation that produced this node ([`Op::Leaf`] for inputs,
+    /// parameters and constants).
+    pub fn op(&self) -> Op {
+        self.0.borrow().op
+    }
+
+    /// The operands of this node, in order: none for a leaf; `[a]` for exp
+    /// and log; `[a, b]` for add, mul and max; `[a, k]` for pow with the
+    /// constant exponent `k`; all summands for sum; `w1 … wn x1 … xn` for dot.
+    pub fn operands(&self) -> Vec<Value> {
+        self.0.borrow().operands().cloned().collect()
+    }
+
+    /// Whether backward gives this node a gradient: true for
+    /// [`Value::new`] leaves and for every node computed from one.
+    pub fn requires_grad(&self) -> bool {
+        self.0.borrow().requires_grad
+    }
+
+    /// Whether this is a leaf (made by [`Value::new`] or
+    /// [`Value::constant`]).
+    pub fn is_leaf(&self) -> bool {
+        self.op() == Op::Leaf
+    }
+
+    /// Whether two handles share one node.
+    ///
+    /// ```
+    /// let a = chainrule::Value::new(1.0);
+    /// let b = a.clone();
+    /// assert!(a.ptr_eq(&b));
+    /// assert!(!a.ptr_eq(&chainrule::Value::new(1.0)));
+    /// ```
+    pub fn ptr_eq(&self, other: &Value) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+
+    fn data_and_requires_grad(&self) -> (f64, bool) {
+        let node = self.0.borrow();
+        (node.data, node.requires_grad)
+    }
+}
+
+impl fmt::Display for Value {
+    /// `Value(data=2.0000, grad=0.0000)`, like micrograd's `repr`; a
+    /// precision (`{:.2}`) replaces the default four decimals.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let precision = f.precision().unwrap_or(4);
+        let node = self.0.borrow();
+        write!(
+            f,
+            "Value(data={:.*}, grad={:.*})",
+            precision, node.data, precision, node.grad
+        )
+    }
+}
+
+impl fmt::Debug for Value {
+    /// The node's own fields, not its (possibly huge) subgraph.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let node = self.0.borrow();
+        let mut s = f.debug_struct("Value");
+        s.field("data", &node.data)
+            .field("grad", &node.grad)
+            .field("op", &node.op);
+        if let Some(label) = node.extra.as_ref().and_then(|e| e.label.as_deref()) {
+            s.field("label", &label);
+        }
+        s.field("operands", &node.operands().count()).finish()
+    }
+}

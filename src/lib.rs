@@ -1,0 +1,46 @@
+//! # chainrule
+//!
+//! A scalar reverse-mode automatic differentiation engine, built to teach
+//! backpropagation: every number is a [`Value`], every operation records a
+//! node, and [`Value::backward`] walks the graph once, applying the chain
+//! rule gate by gate. In the spirit of Andrej Karpathy's micrograd, but fast
+//! (tens of millions of nodes a second) and sturdy (no stack overflow on
+//! graphs ten million nodes deep, no panics on NaN or infinity).
+//!
+//! ```
+//! use chainrule::Value;
+//!
+//! let a = Value::new(2.0).with_label("a");
+//! let b = Value::new(-3.0).with_label("b");
+//! let c = (&a * &b + 10.0).relu().exp().ln(); // ln(e^relu(4)) = 4
+//! c.backward();
+//! assert!((c.data() - 4.0).abs() < 1e-12);
+//! assert!((a.grad() - -3.0).abs() < 1e-12); // dc/da = b
+//! println!("{c}");                          // Value(data=4.0000, grad=1.0000)
+//! ```
+//!
+//! ## The gates
+//!
+//! Primitive operations are gates with a forward and a local gradient rule
+//! ([`Op`]): add passes the upstream gradient through, mul swaps its inputs,
+//! max routes it to the larger input; exp, ln and pow (constant exponent);
+//! and the fused n-ary [`Value::sum`] and [`Value::dot`]. Subtraction,
+//! division, negation, [`Value::relu`], [`Value::sigmoid`] and
+//! [`Value::tanh`] are compositions of them.
+//!
+//! ## Checking gradients
+//!
+//! [`check`] computes the lecture's numerical gradient (central differences)
+//! and compares backprop against it, like `torch.autograd.gradcheck`.
+//!
+//! ## When values go bad
+//!
+//! Values follow IEEE arithmetic (`ln 0 = -inf`, `ln -1 = NaN`) and nothing
+//! panics; [`Value::find_anomaly`] finds the node where a NaN or infinity
+//! first appeared.
+#![warn(missing_docs)]
+
+pub mod engine;
+
+pub use engine::check;
+pub use engine::{Anomaly, AnomalyKind, EngineError, Op, Value};
