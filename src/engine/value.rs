@@ -96,6 +96,18 @@ impl Node {
         }
     }
 
+    /// Whether dropping this node may drop one of its operands too (so the
+    /// drop must unlink them iteratively). `x * x` holds `x` twice, so a
+    /// count of two can be the last; n-ary gates are always unlinked.
+    fn may_own_an_operand(&self) -> bool {
+        let last = |v: &Value, handles_here: usize| Rc::strong_count(&v.0) <= handles_here;
+        let nary = self.extra.as_ref().is_some_and(|e| !e.many.is_empty());
+        nary || match (&self.lhs, &self.rhs) {
+            (Some(a), Some(b)) if a.ptr_eq(b) => last(a, 2),
+            (a, b) => a.iter().chain(b).any(|v| last(v, 1)),
+        }
+    }
+
     fn extra_mut(&mut self) -> &mut Extra {
         self.extra.get_or_insert_with(Box::default)
     }
@@ -108,7 +120,7 @@ impl Drop for Node {
     /// so dropping any graph takes constant stack space.
     fn drop(&mut self) {
         // Fast path: operands shared with other nodes only lose a count.
-        if !self.operands().any(|v| Rc::strong_count(&v.0) == 1) {
+        if !self.may_own_an_operand() {
             return;
         }
         let mut pending = Vec::new();
