@@ -1,1 +1,364 @@
-fn main() {}
+//! The engine's speed and memory, side by side with a typical Rust port of
+//! micrograd, in one run. Prints a Markdown report.
+//!
+//! ```text
+//! cargo bench --bench report            # the figures in the README
+//! cargo bench --bench report -- --test  # small sizes, one run (CI)
+//! ```
+//!
+//! Times are medians of several runs. Memory is measured in a fresh child
+//! process per engine: the peak of live heap bytes (a counting allocator)
+//! and the growth of the resident set's high-water mark, over the nodes.
+
+#[path = "support/typical_port.rs"]
+mod typical_port;
+#[path = "support/workload.rs"]
+mod workload;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use chainrule::Value;
+use workload::{Chainrule, Engine, TypicalPort, chain, leaves, plan, random_graph};
+
+/// Counts live heap bytes and their peak while `COUNTING` is on.
+struct CountingAllocator;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+            PEAK.fetch_max(live, Relaxed);
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if COUNTING.load(Relaxed) {
+            LIVE.fetch_sub(layout.size(), Relaxed);
+        }
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+struct Sizes {
+    runs: usize,
+    random_nodes: usize,
+    short_chain: usize,
+    long_chain: usize,
+    dot_len: usize,
+    dot_reps: usize,
+}
+
+const FULL: Sizes = Sizes {
+    runs: 7,
+    random_nodes: 1_000_000,
+    short_chain: 100_000,
+    long_chain: 10_000_000,
+    dot_len: 1000,
+    dot_reps: 300,
+};
+
+const QUICK: Sizes = Sizes {
+    runs: 1,
+    random_nodes: 20_000,
+    short_chain: 1_000,
+    long_chain: 100_000,
+    dot_len: 100,
+    dot_reps: 3,
+};
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let out = f();
+    (out, start.elapsed())
+}
+
+fn per_second(count: usize, d: Duration) -> f64 {
+    count as f64 / d.as_secs_f64()
+}
+
+/// Build, backward and drop times of the random graph, medians over runs,
+/// and the output's value and a leaf's gradient (to show both engines
+/// computed the same thing).
+struct RandomGraphTimes {
+    build: Duration,
+    backward: Duration,
+    drop: Duration,
+    output: f64,
+    leaf_grad: f64,
+}
+
+fn time_random_graph<E: Engine>(sizes: &Sizes) -> RandomGraphTimes {
+    let leaves = leaves::<E>(1000, 1);
+    let plan = plan(sizes.random_nodes, 1000, 7);
+    let (mut build, mut backward, mut drop_) = (vec![], vec![], vec![]);
+    let (mut output, mut leaf_grad) = (0.0, 0.0);
+    for run in 0..sizes.runs {
+        let (out, t) = time(|| random_graph::<E>(&plan, &leaves));
+        build.push(t);
+        backward.push(time(|| E::backward(&out)).1);
+        if run == 0 {
+            // Leaves accumulate over runs; compare the first run's.
+            output = E::data(&out);
+            leaf_grad = E::grad(&leaves.factors[0]);
+        }
+        drop_.push(time(|| drop(out)).1);
+    }
+    RandomGraphTimes {
+        build: median(build),
+        backward: median(backward),
+        drop: median(drop_),
+        output,
+        leaf_grad,
+    }
+}
+
+/// Runs in a child process: builds the random graph, backpropagates, and
+/// prints heap peak bytes and RSS high-water growth.
+fn child_memory(engine: &str, nodes: usize) {
+    fn measure<E: Engine>(nodes: usize) {
+        let leaves = leaves::<E>(1000, 1);
+        let plan = plan(nodes, 1000, 7);
+        let rss_before = proc_status_kib("VmRSS");
+        let live_before = LIVE.load(Relaxed);
+        PEAK.store(live_before, Relaxed);
+        let out = random_graph::<E>(&plan, &leaves);
+        E::backward(&out);
+        let heap = PEAK.load(Relaxed) - live_before;
+        let rss = (proc_status_kib("VmHWM") - rss_before) * 1024;
+        println!("{heap} {rss}");
+        std::mem::forget(out); // the process ends here; no need to wait
+    }
+    COUNTING.store(true, Relaxed);
+    match engine {
+        "chainrule" => measure::<Chainrule>(nodes),
+        _ => measure::<TypicalPort>(nodes),
+    }
+}
+
+fn proc_status_kib(field: &str) -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Heap and RSS bytes per node, from a child process.
+fn memory_per_node(engine: &str, nodes: usize) -> Option<(f64, f64)> {
+    let exe = std::env::current_exe().ok()?;
+    let out = Command::new(exe)
+        .args(["--child-memory", engine, &nodes.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut numbers = text.split_whitespace().map(|s| s.parse::<f64>().ok());
+    let (heap, rss) = (numbers.next()??, numbers.next()??);
+    Some((heap / nodes as f64, rss / nodes as f64))
+}
+
+fn chain_ns_per_node(nodes: usize, runs: usize) -> f64 {
+    let (x, s) = (Value::new(1.0), Value::new(0.5));
+    let times = (0..runs)
+        .map(|_| {
+            time(|| {
+                let y = chain::<Chainrule>(nodes, &x, &s);
+                y.backward();
+                black_box(y.data())
+            })
+            .1
+        })
+        .collect();
+    median(times).as_nanos() as f64 / nodes as f64
+}
+
+fn dot_versus_binary(sizes: &Sizes) -> (Duration, Duration) {
+    let n = sizes.dot_len;
+    let ws: Vec<Value> = (0..n).map(|i| Value::new(i as f64 * 1e-3)).collect();
+    let xs: Vec<Value> = (0..n).map(|i| Value::new(1.0 - i as f64 * 1e-3)).collect();
+    let fused = || {
+        let y = Value::dot(&ws, &xs);
+        y.backward();
+        black_box(y.data())
+    };
+    let binary = || {
+        let mut y = &ws[0] * &xs[0];
+        for (w, x) in ws.iter().zip(&xs).skip(1) {
+            y += w * x;
+        }
+        y.backward();
+        black_box(y.data())
+    };
+    let fused_time = median((0..sizes.dot_reps).map(|_| time(fused).1).collect());
+    let binary_time = median((0..sizes.dot_reps).map(|_| time(binary).1).collect());
+    (fused_time, binary_time)
+}
+
+/// Backward through `x * K` where `K` is a deep subgraph, once built on a
+/// constant and once on a gradient-wanting leaf.
+fn constant_subgraph(sizes: &Sizes) -> (Duration, Duration) {
+    let depth = sizes.random_nodes;
+    let measure = |base: Value| {
+        let x = Value::new(2.0);
+        let k = chain::<Chainrule>(depth, &base, &Value::constant(1e-6));
+        let y = &x * &k;
+        median((0..sizes.runs).map(|_| time(|| y.backward()).1).collect())
+    };
+    (measure(Value::constant(1.0)), measure(Value::new(1.0)))
+}
+
+fn report(sizes: &Sizes) {
+    let n = sizes.random_nodes;
+    println!("# chainrule engine report\n");
+    println!(
+        "Medians of {} runs; `cargo bench --bench report`. Machine: {} cores.\n",
+        sizes.runs,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+
+    println!("## Random graph of {n} binary nodes (add, mul, max): forward + backward\n");
+    let ours = time_random_graph::<Chainrule>(sizes);
+    let theirs = time_random_graph::<TypicalPort>(sizes);
+    println!("| engine | build | backward | build + backward | nodes/s | drop |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, t) in [("chainrule", &ours), ("typical Rc port", &theirs)] {
+        let total = t.build + t.backward;
+        println!(
+            "| {name} | {:.1} ms | {:.1} ms | {:.1} ms | {:.2} M | {:.1} ms |",
+            t.build.as_secs_f64() * 1e3,
+            t.backward.as_secs_f64() * 1e3,
+            total.as_secs_f64() * 1e3,
+            per_second(n, total) / 1e6,
+            t.drop.as_secs_f64() * 1e3,
+        );
+    }
+    let speedup =
+        (theirs.build + theirs.backward).as_secs_f64() / (ours.build + ours.backward).as_secs_f64();
+    let same = ours.output == theirs.output;
+    let close = (ours.leaf_grad - theirs.leaf_grad).abs() <= 1e-9 * theirs.leaf_grad.abs();
+    println!("\nchainrule is **{speedup:.1}x** faster.\n");
+    println!(
+        "Both engines computed output {:.6e} ({}) and gradient {:.6e} / {:.6e} for one leaf ({}; \
+         the summation order of its many contributions differs).\n",
+        ours.output,
+        if same { "identical" } else { "DIFFERENT" },
+        ours.leaf_grad,
+        theirs.leaf_grad,
+        if close { "equal to 1e-9" } else { "DIFFERENT" },
+    );
+
+    println!("## Memory per binary node ({n}-node random graph, built and backpropagated)\n");
+    println!("| engine | peak heap bytes / node | peak RSS growth / node |");
+    println!("|---|---:|---:|");
+    for (name, engine) in [("chainrule", "chainrule"), ("typical Rc port", "typical")] {
+        match memory_per_node(engine, n) {
+            Some((heap, rss)) => println!("| {name} | {heap:.1} | {rss:.1} |"),
+            None => println!("| {name} | (child process failed) | |"),
+        }
+    }
+    println!(
+        "\nHeap bytes count what was requested (graph plus the topological order backward keeps);"
+    );
+    println!("RSS adds the allocator's rounding (and, for the port, its recursion stack).\n");
+
+    println!("## Deep chains: time per node (build + backward + drop)\n");
+    println!("| chain length | node cache on (default) | node cache off |");
+    println!("|---:|---:|---:|");
+    let mut per_node = Vec::new();
+    for nodes in [sizes.short_chain, sizes.long_chain] {
+        let runs = if nodes > 1_000_000 {
+            sizes.runs.min(3)
+        } else {
+            sizes.runs
+        };
+        let cached = chain_ns_per_node(nodes, runs);
+        let previous = chainrule::engine::set_node_cache_capacity(0);
+        let uncached = chain_ns_per_node(nodes, runs);
+        chainrule::engine::set_node_cache_capacity(previous);
+        println!("| {nodes} | {cached:.1} ns | {uncached:.1} ns |");
+        per_node.push((cached, uncached));
+    }
+    let [(short_on, short_off), (long_on, long_off)] = per_node[..] else {
+        return;
+    };
+    println!(
+        "\nLong / short: **{:.2}x** with the cache off (depth alone); {:.2}x with it on, where the \
+         short chain lives entirely in the {} reused nodes and the long one mostly cannot.\n",
+        long_off / short_off,
+        long_on / short_on,
+        chainrule::engine::DEFAULT_NODE_CACHE_CAPACITY,
+    );
+
+    println!(
+        "## Fused dot against binary mul and add ({} pairs, build + backward)\n",
+        sizes.dot_len
+    );
+    let (fused, binary) = dot_versus_binary(sizes);
+    println!("| form | time |");
+    println!("|---|---:|");
+    println!(
+        "| `Value::dot` (1 node) | {:.1} µs |",
+        fused.as_secs_f64() * 1e6
+    );
+    println!(
+        "| `w * x + …` ({} nodes) | {:.1} µs |",
+        2 * sizes.dot_len - 1,
+        binary.as_secs_f64() * 1e6
+    );
+    println!(
+        "\nSpeed-up: **{:.1}x**.\n",
+        binary.as_secs_f64() / fused.as_secs_f64()
+    );
+
+    println!("## Backward through a {n}-node subgraph: constant or not\n");
+    let (constant, variable) = constant_subgraph(sizes);
+    println!("| subgraph built on | backward |");
+    println!("|---|---:|");
+    println!(
+        "| `Value::constant` | {:.3} ms |",
+        constant.as_secs_f64() * 1e3
+    );
+    println!("| `Value::new` | {:.3} ms |", variable.as_secs_f64() * 1e3);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child-memory") {
+        let nodes = args.get(i + 2).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let engine = args.get(i + 1).cloned().unwrap_or_default();
+        // The port recurses once per node deep.
+        let child = std::thread::Builder::new()
+            .stack_size(4 << 30)
+            .spawn(move || child_memory(&engine, nodes));
+        child.expect("spawn").join().expect("child");
+        return;
+    }
+    let sizes = if args.iter().any(|a| a == "--test") {
+        QUICK
+    } else {
+        FULL
+    };
+    let worker = std::thread::Builder::new()
+        .stack_size(4 << 30)
+        .spawn(move || report(&sizes));
+    worker
+        .expect("spawn report thread")
+        .join()
+        .expect("report thread");
+}

@@ -35,7 +35,7 @@ fn a_chain_through_every_gate_drops_iteratively() {
             0 => &y * &y,
             1 => y.exp().ln(),
             2 => Value::sum(&[y.clone(), Value::constant(0.0)]).max(&Value::constant(-5.0)),
-            _ => Value::dot(&[y.powf(1.0)], &[one.clone()]),
+            _ => Value::dot(&[y.powf(1.0)], std::slice::from_ref(&one)),
         };
     }
     y.backward();

@@ -84,7 +84,7 @@ fn constants_never_receive_a_gradient() {
 
     // The constant exponent of pow is a constant too.
     let p = x.powf(2.0);
-    assert_eq!(p.operands()[1].requires_grad(), false);
+    assert!(!p.operands()[1].requires_grad());
 }
 
 #[test]
@@ -323,4 +323,41 @@ fn set_data_changes_what_the_next_forward_pass_sees() {
         w.set_data(w.data() - 0.1 * w.grad());
     }
     assert!((w.data() - 3.0).abs() < 1e-9); // gradient descent finds the minimum
+}
+
+#[test]
+fn recycled_nodes_come_back_clean_and_the_cache_is_bounded() {
+    use chainrule::engine::{node_cache_len, set_node_cache_capacity};
+
+    let previous = set_node_cache_capacity(500);
+    let x = Value::new(1.0).with_label("x");
+    let mut y = x.clone();
+    for i in 0..2000 {
+        y = (&y * 1.5).with_label(format!("node {i}"));
+    }
+    y.backward();
+    drop(y);
+    assert_eq!(node_cache_len(), 500); // bounded, though 2000 + 2000 nodes died
+
+    // New nodes reuse those allocations: nothing of the old nodes shows.
+    let fresh: Vec<Value> = (0..600).map(|i| Value::new(i as f64)).collect();
+    assert!(node_cache_len() == 0);
+    for (i, v) in fresh.iter().enumerate() {
+        assert_eq!(
+            (v.data(), v.grad(), v.label(), v.operands().len()),
+            (i as f64, 0.0, None, 0)
+        );
+        assert!(v.requires_grad() && v.is_leaf());
+    }
+    let z = &fresh[1] * &fresh[2];
+    z.backward();
+    assert_eq!(
+        (z.data(), fresh[1].grad(), fresh[2].grad()),
+        (2.0, 2.0, 1.0)
+    );
+    assert_eq!(x.label().as_deref(), Some("x")); // a node we held is untouched
+
+    set_node_cache_capacity(0);
+    assert_eq!(node_cache_len(), 0);
+    set_node_cache_capacity(previous);
 }

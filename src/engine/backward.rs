@@ -1,56 +1,108 @@
 //! The graph walk: topological order, backpropagation and the anomaly search.
 //!
-//! Nothing here recurses: the walk keeps its own stack on the heap, so a
-//! graph ten million nodes deep is walked in constant call-stack space.
+//! Every walk is Kahn's algorithm in two passes, with no recursion:
+//!
+//! 1. [`count_consumers`] visits every node reachable from the root once,
+//!    marking it and counting on it how many edges lead to it from nodes
+//!    reachable from the root (its `pending` consumers).
+//! 2. A node is processed once every consumer has been: the root first,
+//!    then each operand as its `pending` count reaches zero. That is
+//!    reverse topological order, exactly when backprop may pass a node's
+//!    gradient on, because every contribution to it has arrived.
+//!
+//! Both passes keep only the frontier on a heap stack (for a chain, one
+//! node), not a path as deep as the graph, and nothing per node beyond the
+//! node's own mark and count. Marks and counts are back to zero after each
+//! walk.
 
 use std::fmt;
 
 use super::op::Op;
 use super::value::{Node, Value};
 
-/// Which nodes a walk enters.
+/// Which nodes a walk schedules (marks, counts and processes).
 #[derive(Copy, Clone, PartialEq, Eq)]
 pub(crate) enum Walk {
     /// Every node reachable from the root.
     All,
-    /// Only nodes that reach a gradient-wanting leaf, with each non-leaf
-    /// node's gradient reset to zero on the way (the start of backward).
-    ResetGradients,
+    /// Backprop: only the gates that reach a gradient-wanting leaf, each
+    /// with its gradient reset to zero on the way. Leaves are not
+    /// scheduled: they have nothing to pass on, so their consumers simply
+    /// add to their gradient.
+    Backward,
+}
+
+impl Walk {
+    fn schedules(self, node: &Node) -> bool {
+        match self {
+            Walk::All => true,
+            Walk::Backward => node.requires_grad && node.op != Op::Leaf,
+        }
+    }
+
+    fn mark(self, node: &mut Node) {
+        node.visited = true;
+        if self == Walk::Backward {
+            node.grad = 0.0;
+        }
+    }
+}
+
+/// Pass 1: marks every node reachable from `root` through nodes the walk
+/// schedules, and sets each one's `pending` to its number of consumers
+/// among them. Only counts, so any visiting order is correct. A plain
+/// stack is fastest here (measured against visiting by address, see
+/// `docs/ARCHITECTURE.md`): a node is expanded right after it was first
+/// touched, while its memory is still in cache. Returns false (and marks nothing) if the walk does not
+/// schedule `root`.
+fn count_consumers(root: &Value, walk: Walk) -> bool {
+    {
+        let mut node = root.0.borrow_mut();
+        if !walk.schedules(&node) {
+            return false;
+        }
+        walk.mark(&mut node);
+    }
+    let mut frontier = vec![root.clone()];
+    while let Some(value) = frontier.pop() {
+        let node = value.0.borrow();
+        for operand in node.operands() {
+            let mut inner = operand.0.borrow_mut();
+            if !walk.schedules(&inner) {
+                continue;
+            }
+            inner.pending += 1;
+            if !inner.visited {
+                walk.mark(&mut inner);
+                frontier.push(operand.clone());
+            }
+        }
+    }
+    true
 }
 
 /// The nodes reachable from `root` in topological order: every node comes
 /// after all of its operands, so `root` is last.
-///
-/// Marks each node `visited` while walking; the caller must clear the marks
-/// of every returned node (see [`clear_marks`]) before the next walk.
-pub(crate) fn topological_order(root: &Value, walk: Walk) -> Vec<Value> {
+pub(crate) fn topological_order(root: &Value) -> Vec<Value> {
     let mut order = Vec::new();
-    // Depth-first, post-order. `(node, true)` means "operands done, emit".
-    let mut stack = vec![(root.clone(), false)];
-    while let Some((value, operands_done)) = stack.pop() {
-        if operands_done {
-            order.push(value);
-            continue;
+    count_consumers(root, Walk::All);
+    let mut ready = vec![root.clone()];
+    while let Some(value) = ready.pop() {
+        {
+            let mut node = value.0.borrow_mut();
+            node.visited = false;
+            for operand in node.operands() {
+                let mut inner = operand.0.borrow_mut();
+                inner.pending -= 1;
+                if inner.pending == 0 {
+                    ready.push(operand.clone());
+                }
+            }
         }
-        let mut node = value.0.borrow_mut();
-        if node.visited || (walk == Walk::ResetGradients && !node.requires_grad) {
-            continue;
-        }
-        node.visited = true;
-        if walk == Walk::ResetGradients && node.op != Op::Leaf {
-            node.grad = 0.0;
-        }
-        stack.push((value.clone(), true));
-        stack.extend(node.operands().rev().map(|v| (v.clone(), false)));
+        order.push(value);
     }
+    order.reverse();
     order
-}
-
-/// Clears the walk marks that [`topological_order`] left on `nodes`.
-pub(crate) fn clear_marks(nodes: &[Value]) {
-    for value in nodes {
-        value.0.borrow_mut().visited = false;
-    }
 }
 
 impl Value {
@@ -84,26 +136,23 @@ impl Value {
     /// assert_eq!(t.grad(), 6.0);
     /// ```
     pub fn backward(&self) {
-        let order = topological_order(self, Walk::ResetGradients);
-        let Some(root) = order.last() else {
-            return; // `self` reaches no gradient-wanting leaf
-        };
         {
-            let mut root = root.0.borrow_mut();
+            let mut root = self.0.borrow_mut();
+            if !root.requires_grad {
+                return; // `self` reaches no gradient-wanting leaf
+            }
             if root.op == Op::Leaf {
                 root.grad += 1.0;
-            } else {
-                root.grad = 1.0;
+                return;
             }
         }
-        for value in order.iter().rev() {
+        count_consumers(self, Walk::Backward);
+        self.0.borrow_mut().grad = 1.0;
+        let mut ready = vec![self.clone()];
+        while let Some(value) = ready.pop() {
             let mut node = value.0.borrow_mut();
             node.visited = false;
-            // A zero upstream gradient contributes nothing (and skipping it
-            // keeps 0 * inf from turning a dead branch into NaN).
-            if node.grad != 0.0 {
-                propagate(&node);
-            }
+            propagate(&node, &mut ready);
         }
     }
 
@@ -128,8 +177,7 @@ impl Value {
     /// assert_eq!(anomaly.operands, vec![0.0]);
     /// ```
     pub fn find_anomaly(&self) -> Option<Anomaly> {
-        let order = topological_order(self, Walk::All);
-        clear_marks(&order);
+        let order = topological_order(self);
         let find = |kind: AnomalyKind, position: usize, node: &Node| {
             let bad = match kind {
                 AnomalyKind::Data => node.data,
@@ -160,18 +208,37 @@ impl Value {
 }
 
 /// Applies `node`'s gate rule: adds `upstream × local gradient` to each
-/// operand that wants a gradient.
+/// operand that wants a gradient, and schedules a gate operand once its
+/// last consumer has given it its share (pass 2 of the walk).
 ///
 /// Operands are other nodes than `node` (a graph has no cycles), so the
 /// mutable borrows here never meet the caller's borrow of `node`; the
 /// same operand twice (`a * a`) is borrowed twice in turn, never at once.
-fn propagate(node: &Node) {
+fn propagate(node: &Node, ready: &mut Vec<Value>) {
+    // A zero upstream gradient contributes nothing; skipping the products
+    // also keeps 0 * inf from turning a dead branch into NaN.
     let upstream = node.grad;
+    let live = upstream != 0.0;
+    let mut give = |operand: &Value, delta: f64| {
+        let mut inner = operand.0.borrow_mut();
+        if !inner.requires_grad {
+            return;
+        }
+        if live {
+            inner.grad += delta;
+        }
+        if inner.op != Op::Leaf {
+            inner.pending -= 1;
+            if inner.pending == 0 {
+                ready.push(operand.clone());
+            }
+        }
+    };
     match node.op {
         Op::Leaf => {}
         Op::Sum => {
             for x in node.operands() {
-                add_grad(x, upstream);
+                give(x, upstream);
             }
         }
         Op::Dot => {
@@ -179,30 +246,26 @@ fn propagate(node: &Node) {
             let (ws, xs) = many.split_at(many.len() / 2);
             for (w, x) in ws.iter().zip(xs) {
                 let (wd, xd) = (w.data(), x.data());
-                add_grad(w, upstream * xd);
-                add_grad(x, upstream * wd);
+                give(w, upstream * xd);
+                give(x, upstream * wd);
             }
         }
         op => {
             let (Some(lhs), rhs) = (&node.lhs, &node.rhs) else {
                 return;
             };
-            let a = lhs.data();
-            let b = rhs.as_ref().map_or(0.0, Value::data);
-            let (da, db) = op.local_grads(a, b, node.data);
-            add_grad(lhs, upstream * da);
+            let (da, db) = if live {
+                let a = lhs.data();
+                let b = rhs.as_ref().map_or(0.0, Value::data);
+                op.local_grads(a, b, node.data)
+            } else {
+                (0.0, 0.0)
+            };
+            give(lhs, upstream * da);
             if let Some(rhs) = rhs {
-                add_grad(rhs, upstream * db);
+                give(rhs, upstream * db);
             }
         }
-    }
-}
-
-#[inline]
-fn add_grad(value: &Value, delta: f64) {
-    let mut node = value.0.borrow_mut();
-    if node.requires_grad {
-        node.grad += delta;
     }
 }
 

@@ -20,7 +20,7 @@ mod value;
 
 pub use backward::{Anomaly, AnomalyKind};
 pub use op::Op;
-pub use value::Value;
+pub use value::{DEFAULT_NODE_CACHE_CAPACITY, Value, node_cache_len, set_node_cache_capacity};
 
 use thiserror::Error;
 

@@ -1,6 +1,8 @@
 //! [`Value`], the handle users hold, and [`Node`], the graph node behind it.
 
 use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::rc::Rc;
 
@@ -56,6 +58,9 @@ pub(crate) struct Node {
     pub(crate) requires_grad: bool,
     /// Scratch mark of the graph walks; always false between walks.
     pub(crate) visited: bool,
+    /// Scratch count of the graph walks: consumers not yet processed
+    /// (see `backward.rs`); always 0 between walks.
+    pub(crate) pending: u32,
 }
 
 const _: () = assert!(std::mem::size_of::<Node>() == 48);
@@ -79,6 +84,7 @@ impl Node {
             op: Op::Leaf,
             requires_grad,
             visited: false,
+            pending: 0,
         }
     }
 
@@ -113,6 +119,79 @@ impl Node {
     }
 }
 
+/// How many node allocations a thread keeps for reuse unless told
+/// otherwise: 2^20, about 80 MB at most.
+pub const DEFAULT_NODE_CACHE_CAPACITY: usize = 1 << 20;
+
+thread_local! {
+    /// Allocations of dropped nodes, kept for the next ones. Training
+    /// builds, backpropagates and drops a graph of about the same size at
+    /// every step, so after the first step nodes cost no `malloc`/`free`.
+    static SPARE: RefCell<Vec<Rc<RefCell<Node>>>> = const { RefCell::new(Vec::new()) };
+    static SPARE_CAPACITY: std::cell::Cell<usize> = const { std::cell::Cell::new(DEFAULT_NODE_CACHE_CAPACITY) };
+}
+
+/// Sets how many freed node allocations this thread keeps for reuse, and
+/// frees any kept beyond that. Returns the previous capacity.
+///
+/// Dropped nodes are not returned to the allocator at once but kept (up to
+/// this many, [`DEFAULT_NODE_CACHE_CAPACITY`] by default) for the nodes of
+/// the next graph, which a training loop builds at every step: that makes
+/// building a graph about twice as fast. Each kept allocation is 80 bytes
+/// of memory. Set 0 to return every node to the allocator as it is dropped.
+///
+/// ```
+/// use chainrule::{Value, engine};
+///
+/// let previous = engine::set_node_cache_capacity(0);
+/// let y = (0..1000).fold(Value::new(1.0), |y, _| &y * 1.0);
+/// drop(y);
+/// assert_eq!(engine::node_cache_len(), 0);
+///
+/// engine::set_node_cache_capacity(previous);
+/// let y = (0..1000).fold(Value::new(1.0), |y, _| &y * 1.0);
+/// drop(y);
+/// assert!(engine::node_cache_len() >= 1000); // the chain's nodes, kept
+/// ```
+pub fn set_node_cache_capacity(nodes: usize) -> usize {
+    let previous = SPARE_CAPACITY.try_with(|c| c.replace(nodes)).unwrap_or(0);
+    let _ = SPARE.try_with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut() {
+            spare.truncate(nodes);
+            spare.shrink_to(nodes);
+        }
+    });
+    previous
+}
+
+/// How many freed node allocations this thread keeps for reuse now (see
+/// [`set_node_cache_capacity`]).
+pub fn node_cache_len() -> usize {
+    SPARE
+        .try_with(|spare| spare.try_borrow().map_or(0, |s| s.len()))
+        .unwrap_or(0)
+}
+
+/// Keeps an emptied node allocation for reuse, if there is room.
+fn recycle(rc: Rc<RefCell<Node>>) {
+    let capacity = SPARE_CAPACITY.try_with(|c| c.get()).unwrap_or(0);
+    let _ = SPARE.try_with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut()
+            && spare.len() < capacity
+        {
+            spare.push(rc);
+        }
+    });
+}
+
+/// A spare allocation, if the thread has one.
+fn reuse() -> Option<Rc<RefCell<Node>>> {
+    SPARE
+        .try_with(|spare| spare.try_borrow_mut().ok()?.pop())
+        .ok()
+        .flatten()
+}
+
 impl Drop for Node {
     /// Dropping a node drops its operands; done naively that recurses once
     /// per link of a chain and overflows the stack on deep graphs. Here the
@@ -123,15 +202,66 @@ impl Drop for Node {
         if !self.may_own_an_operand() {
             return;
         }
-        let mut pending = Vec::new();
-        self.take_operands(&mut pending);
-        while let Some(value) = pending.pop() {
-            if let Some(cell) = Rc::into_inner(value.0) {
-                // Last handle: empty the node before it drops, so its own
-                // `drop` finds no operands and returns at once.
-                cell.into_inner().take_operands(&mut pending);
+        let mut operands = Vec::new();
+        let mut last_handles = BinaryHeap::new();
+        self.take_operands(&mut operands);
+        loop {
+            // Handles to shared nodes just lose their count here; the last
+            // handles wait in the heap. One by one, so that `x * x` drops its
+            // first `x` (2 -> 1) before it looks at the second.
+            for value in operands.drain(..) {
+                if Rc::strong_count(&value.0) == 1 {
+                    last_handles.push(ByAddress(value));
+                }
+            }
+            let Some(ByAddress(Value(mut rc))) = last_handles.pop() else {
+                break;
+            };
+            if let Some(cell) = Rc::get_mut(&mut rc) {
+                // Empty the node, so that its own `drop` finds no operands
+                // and returns at once, and keep the allocation.
+                let node = cell.get_mut();
+                node.take_operands(&mut operands);
+                node.extra = None;
+                recycle(rc);
             }
         }
+    }
+}
+
+/// A node handle ordered by the node's address: the iterative drop frees
+/// the highest address first.
+///
+/// That makes dropping a graph a sweep down through memory, which the
+/// hardware prefetcher follows, and hands the allocations to the spare list
+/// highest first, so that the next graph, taking them back lowest first, is
+/// laid out in creation order again, and walks over it sweep memory too.
+/// Following operands in stack order instead scatters the next graph.
+pub(crate) struct ByAddress(pub(crate) Value);
+
+impl ByAddress {
+    fn address(&self) -> usize {
+        Rc::as_ptr(&self.0.0) as usize
+    }
+}
+
+impl PartialEq for ByAddress {
+    fn eq(&self, other: &Self) -> bool {
+        self.address() == other.address()
+    }
+}
+
+impl Eq for ByAddress {}
+
+impl PartialOrd for ByAddress {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByAddress {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.address().cmp(&other.address())
     }
 }
 
@@ -166,7 +296,16 @@ impl Value {
     }
 
     fn from_node(node: Node) -> Value {
-        Value(Rc::new(RefCell::new(node)))
+        match reuse() {
+            Some(mut rc) => match Rc::get_mut(&mut rc) {
+                Some(cell) => {
+                    *cell.get_mut() = node;
+                    Value(rc)
+                }
+                None => Value(Rc::new(RefCell::new(node))),
+            },
+            None => Value(Rc::new(RefCell::new(node))),
+        }
     }
 
     /// A node of a unary or binary gate. Unary gates take `rhs = None`.
@@ -182,6 +321,7 @@ impl Value {
             op,
             requires_grad: lhs_wants || rhs_wants,
             visited: false,
+            pending: 0,
         })
     }
 
@@ -200,6 +340,7 @@ impl Value {
             op,
             requires_grad,
             visited: false,
+            pending: 0,
         })
     }
 
