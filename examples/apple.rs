@@ -1,13 +1,20 @@
 //! The lecture's apple shopping (사과 쇼핑): the forward pass computes the
 //! price, the backward pass how much the price moves per unit of each input.
+//! Writes the graphs as DOT and SVG, in micrograd's style and the lecture's.
 //!
 //! ```text
-//! cargo run --release --example apple
+//! cargo run --release --example apple [-- --out DIR]
 //! ```
 
+#[path = "support/mod.rs"]
+mod support;
+
 use chainrule::Value;
+use chainrule::graph::DotOptions;
 
 fn main() {
+    let out = support::out_dir();
+
     println!("Apple shopping: 2 apples at 100 each, 10% consumption tax\n");
     let apple = Value::new(100.0).with_label("apple price");
     let count = Value::new(2.0).with_label("apple count");
@@ -29,6 +36,7 @@ fn main() {
         101.0 * 2.0 * 1.1,
         apple.grad()
     );
+    support::draw(&out, "apple", &price, &DotOptions::new());
 
     println!("\nApple and orange shopping: 2 apples at 100, 3 oranges at 150, 10% tax\n");
     let apple = Value::new(100.0).with_label("apple price");
@@ -82,4 +90,6 @@ fn main() {
     ] {
         println!("  {:<12} {:>8.1}", v.label().unwrap_or_default(), v.grad());
     }
+    support::draw(&out, "apple-orange", &price, &DotOptions::new());
+    support::report(&out);
 }

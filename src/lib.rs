@@ -41,6 +41,7 @@
 #![warn(missing_docs)]
 
 pub mod engine;
+pub mod graph;
 
 pub use engine::check;
 pub use engine::{Anomaly, AnomalyKind, EngineError, Op, Value};

@@ -156,6 +156,25 @@ impl Value {
         }
     }
 
+    /// Every node `self` depends on, itself included, in topological order:
+    /// each node after all of its operands, so `self` comes last and the
+    /// order read backwards is the order backprop visits nodes in.
+    ///
+    /// Walked without recursion, so any depth is fine.
+    ///
+    /// ```
+    /// use chainrule::{Op, Value};
+    /// let x = Value::new(2.0);
+    /// let y = (&x * &x).exp();
+    /// let order = y.topological_order();
+    /// let ops: Vec<Op> = order.iter().map(Value::op).collect();
+    /// assert_eq!(ops, [Op::Leaf, Op::Mul, Op::Exp]); // x appears once
+    /// assert!(order[2].ptr_eq(&y));
+    /// ```
+    pub fn topological_order(&self) -> Vec<Value> {
+        topological_order(self)
+    }
+
     /// The first node, in topological order, whose data is not finite (the
     /// point where a forward pass broke); failing that, the node nearest the
     /// output whose gradient is not finite (where backward broke). `None`

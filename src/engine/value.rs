@@ -241,7 +241,7 @@ pub(crate) struct ByAddress(pub(crate) Value);
 
 impl ByAddress {
     fn address(&self) -> usize {
-        Rc::as_ptr(&self.0.0) as usize
+        self.0.address()
     }
 }
 
@@ -494,6 +494,11 @@ impl Value {
     /// ```
     pub fn ptr_eq(&self, other: &Value) -> bool {
         Rc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The node's address: a key that tells nodes apart while they live.
+    pub(crate) fn address(&self) -> usize {
+        Rc::as_ptr(&self.0) as usize
     }
 
     fn data_and_requires_grad(&self) -> (f64, bool) {

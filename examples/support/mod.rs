@@ -1,0 +1,66 @@
+//! What the examples share: where to write pictures, and writing them.
+
+use std::path::{Path, PathBuf};
+
+use chainrule::Value;
+use chainrule::graph::{DotOptions, Style, graphviz_installed};
+
+/// The folder given by `--out DIR` (default `./chainrule-out`), created.
+pub fn out_dir() -> PathBuf {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = match args.iter().position(|a| a == "--out") {
+        Some(i) => match args.get(i + 1) {
+            Some(dir) => PathBuf::from(dir),
+            None => fail("--out needs a folder, as in --out pictures/"),
+        },
+        None => PathBuf::from("chainrule-out"),
+    };
+    if let Err(error) = std::fs::create_dir_all(&dir) {
+        fail(&format!("cannot create {}: {error}", dir.display()));
+    }
+    dir
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(2);
+}
+
+/// Writes `value`'s graph as DOT and SVG in both styles, as
+/// `DIR/NAME-nodes.{dot,svg}` and `DIR/NAME-lecture.{dot,svg}`, with
+/// `options` for anything but the style.
+pub fn draw(dir: &Path, name: &str, value: &Value, options: &DotOptions) {
+    let graph = value.graph();
+    for style in [Style::Nodes, Style::Lecture] {
+        let options = options.clone().style(style);
+        let suffix = match style {
+            Style::Nodes => "nodes",
+            Style::Lecture => "lecture",
+        };
+        let dot = graph
+            .to_dot(&options)
+            .unwrap_or_else(|e| fail(&e.to_string()));
+        let svg = graph
+            .to_svg(&options)
+            .unwrap_or_else(|e| fail(&e.to_string()));
+        for (extension, contents) in [("dot", dot), ("svg", svg)] {
+            let path = dir.join(format!("{name}-{suffix}.{extension}"));
+            if let Err(error) = std::fs::write(&path, contents) {
+                fail(&format!("cannot write {}: {error}", path.display()));
+            }
+        }
+    }
+}
+
+/// Says where the pictures went and which renderer drew them.
+pub fn report(dir: &Path) {
+    let renderer = if graphviz_installed() {
+        "Graphviz"
+    } else {
+        "the pure-Rust renderer (install Graphviz for nicer layouts)"
+    };
+    println!(
+        "\nPictures (DOT and SVG, drawn by {renderer}) are in {}/",
+        dir.display()
+    );
+}

@@ -1,0 +1,66 @@
+//! Pictures of computation graphs: a read-only [`Graph`] snapshot, a
+//! `petgraph` view, DOT in two styles, SVG, and notebook display.
+//!
+//! The lecture teaches backpropagation by drawing computational graphs:
+//! values flowing forward along the edges and gradients flowing back under
+//! them. [`Style::Lecture`] draws exactly that; [`Style::Nodes`] draws
+//! micrograd's `draw_dot` picture, one record per value.
+//!
+//! ```
+//! use chainrule::Value;
+//! use chainrule::graph::{DotOptions, Renderer};
+//!
+//! let apple = Value::new(100.0).with_label("apple");
+//! let count = Value::new(2.0).with_label("count");
+//! let tax = Value::new(1.1).with_label("tax");
+//! let price = (&apple * &count * &tax).with_label("price");
+//! price.backward();
+//!
+//! let graph = price.graph();
+//! let dot = graph.to_dot(&DotOptions::lecture()).unwrap();
+//! assert!(dot.contains(r#"label=<100<br/><font color="red">2.2</font>>"#));
+//! let svg = graph.to_svg(&DotOptions::lecture().renderer(Renderer::PureRust)).unwrap();
+//! assert!(svg.contains("<svg"));
+//! ```
+//!
+//! Graphs are snapshots: taking one walks the graph without recursion and
+//! works at any size; drawing has a node limit (default
+//! [`DEFAULT_NODE_LIMIT`]) because larger pictures are unreadable.
+
+mod dot;
+mod notebook;
+mod svg;
+mod view;
+
+pub use dot::{DEFAULT_NODE_LIMIT, DotOptions, NumberFormat, RankDir, Renderer, Style};
+pub use svg::graphviz_installed;
+pub use view::{Graph, GraphNode};
+
+use thiserror::Error;
+
+/// What went wrong drawing a graph.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum GraphError {
+    /// The graph has more nodes than the drawing limit.
+    #[error(
+        "the graph has {nodes} nodes, more than the drawing limit of {limit}; \
+         raise it with DotOptions::node_limit({nodes}), or draw a smaller part of the graph"
+    )]
+    TooManyNodes {
+        /// Nodes in the graph (after expanding fused nodes, if asked).
+        nodes: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// Graphviz's `dot` program was asked for but is not installed.
+    #[error(
+        "Graphviz's `dot` program was not found on PATH; install Graphviz \
+         (Debian/Ubuntu: apt-get install graphviz) or draw with Renderer::PureRust"
+    )]
+    GraphvizMissing,
+    /// Graphviz's `dot` program ran and failed.
+    #[error(
+        "Graphviz's `dot` program failed: {0}; check the Graphviz installation, or draw with Renderer::PureRust"
+    )]
+    GraphvizFailed(String),
+}

@@ -1,0 +1,102 @@
+//! Rich display in evcxr, the Rust Jupyter kernel.
+//!
+//! evcxr shows a value richly when its type has an `evcxr_display` method
+//! that prints `EVCXR_BEGIN_CONTENT <mime type>`, the content, and
+//! `EVCXR_END_CONTENT`. These methods print by design: evcxr reads standard
+//! output. Nothing else in the library prints.
+
+use super::dot::DotOptions;
+use super::view::Graph;
+use crate::Value;
+
+fn block(mime: &str, content: &str) -> String {
+    format!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT\n")
+}
+
+impl Graph {
+    /// Shows the graph in an evcxr notebook: an SVG picture (default
+    /// options) and a plain-text summary. A graph too large to draw shows
+    /// why instead of a picture.
+    pub fn evcxr_display(&self) {
+        print!("{}", self.evcxr_content());
+    }
+
+    /// What [`Graph::evcxr_display`] prints.
+    pub fn evcxr_content(&self) -> String {
+        let picture = match self.to_svg(&DotOptions::default()) {
+            Ok(svg) => block("image/svg+xml", &svg),
+            Err(error) => block("text/plain", &error.to_string()),
+        };
+        picture + &block("text/plain", &self.summary())
+    }
+
+    /// One line about the graph: its size and its output.
+    ///
+    /// ```
+    /// let x = chainrule::Value::new(2.0);
+    /// let y = &x * &x;
+    /// y.backward();
+    /// assert_eq!(y.graph().summary(), "Graph(2 nodes, 2 edges; output mul = 4, grad 1)");
+    /// ```
+    pub fn summary(&self) -> String {
+        let edges = self.edges().count();
+        match self.output() {
+            Some(out) => format!(
+                "Graph({} nodes, {} edges; output {} = {}, grad {})",
+                self.len(),
+                edges,
+                out.op,
+                out.data,
+                out.grad
+            ),
+            None => "Graph(empty)".into(),
+        }
+    }
+}
+
+impl Value {
+    /// Shows the value in an evcxr notebook as `Value(data=…, grad=…)`.
+    pub fn evcxr_display(&self) {
+        print!("{}", self.evcxr_content());
+    }
+
+    /// What [`Value::evcxr_display`] prints.
+    pub fn evcxr_content(&self) -> String {
+        block("text/plain", &self.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Value;
+
+    #[test]
+    fn notebook_content_has_an_svg_and_a_text_block() {
+        let x = Value::new(3.0).with_label("x");
+        let y = (&x * 2.0).with_label("y");
+        y.backward();
+        let content = y.graph().evcxr_content();
+        let blocks: Vec<&str> = content.split("EVCXR_BEGIN_CONTENT ").skip(1).collect();
+        assert_eq!(blocks.len(), 2);
+        assert!(blocks[0].starts_with("image/svg+xml\n<"));
+        assert!(blocks[0].contains("</svg>") && blocks[0].ends_with("EVCXR_END_CONTENT\n"));
+        assert!(
+            blocks[1].starts_with("text/plain\nGraph(3 nodes, 2 edges; output mul = 6, grad 1)")
+        );
+        assert_eq!(
+            x.evcxr_content(),
+            "EVCXR_BEGIN_CONTENT text/plain\nValue(data=3.0000, grad=2.0000)\nEVCXR_END_CONTENT\n"
+        );
+    }
+
+    #[test]
+    fn a_graph_too_large_to_draw_says_so_in_the_notebook() {
+        let mut y = Value::new(1.0);
+        for _ in 0..300 {
+            y = &y + 1.0;
+        }
+        let content = y.graph().evcxr_content();
+        assert!(!content.contains("image/svg+xml"));
+        assert!(content.contains("more than the drawing limit of 500"));
+    }
+}

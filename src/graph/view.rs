@@ -1,0 +1,244 @@
+//! [`Graph`]: a read-only snapshot of a computation graph.
+
+use std::collections::HashMap;
+
+use petgraph::graph::DiGraph;
+
+use crate::{Op, Value};
+
+/// One node of a [`Graph`]: what the engine knew about it when the snapshot
+/// was taken.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphNode {
+    /// Index of the node in [`Graph::nodes`]: its position in topological
+    /// order, so the same graph always gets the same ids.
+    pub id: usize,
+    /// The operation that produced the node.
+    pub op: Op,
+    /// The node's value.
+    pub data: f64,
+    /// The node's gradient.
+    pub grad: f64,
+    /// The node's label, if it has one.
+    pub label: Option<String>,
+    /// Ids of the operands, in order (for `Dot`: weights, then inputs).
+    pub operands: Vec<usize>,
+    /// Whether the node is a leaf that never gets a gradient
+    /// ([`Value::constant`]).
+    pub constant: bool,
+    /// Whether this node stands for part of a fused `Sum` or `Dot` node,
+    /// made by [`Graph::expand_fused`]; it is no node of the engine.
+    pub expanded: bool,
+}
+
+/// A read-only snapshot of every node a [`Value`] depends on, itself
+/// included, in topological order: every node comes after its operands and
+/// the value it was taken from is last. Edges run from operand to result.
+///
+/// Taking a snapshot walks the graph without recursion, so it works for
+/// graphs of any depth; drawing one has a node limit instead (see
+/// [`DotOptions::node_limit`](super::DotOptions::node_limit)).
+///
+/// ```
+/// use chainrule::{Op, Value};
+///
+/// let a = Value::new(2.0).with_label("a");
+/// let b = Value::new(-3.0).with_label("b");
+/// let c = (&a * &b).with_label("c");
+/// c.backward();
+/// let graph = c.graph();
+/// assert_eq!(graph.len(), 3);
+/// let out = graph.output().unwrap();
+/// assert_eq!((out.op, out.data, out.grad), (Op::Mul, -6.0, 1.0));
+/// assert_eq!(out.operands, vec![0, 1]);
+/// assert_eq!(graph.nodes()[0].label.as_deref(), Some("a"));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Graph {
+    nodes: Vec<GraphNode>,
+}
+
+impl Value {
+    /// A snapshot of the graph this value depends on (see [`Graph`]).
+    pub fn graph(&self) -> Graph {
+        Graph::of(self)
+    }
+}
+
+impl Graph {
+    /// A snapshot of the graph `output` depends on.
+    pub fn of(output: &Value) -> Graph {
+        let order = output.topological_order();
+        let ids: HashMap<usize, usize> = order
+            .iter()
+            .enumerate()
+            .map(|(id, value)| (value.address(), id))
+            .collect();
+        let nodes = order
+            .iter()
+            .enumerate()
+            .map(|(id, value)| GraphNode {
+                id,
+                op: value.op(),
+                data: value.data(),
+                grad: value.grad(),
+                label: value.label(),
+                operands: value
+                    .operands()
+                    .iter()
+                    .filter_map(|operand| ids.get(&operand.address()).copied())
+                    .collect(),
+                constant: value.is_leaf() && !value.requires_grad(),
+                expanded: false,
+            })
+            .collect();
+        Graph { nodes }
+    }
+
+    /// The nodes, in topological order (a node's index is its id).
+    pub fn nodes(&self) -> &[GraphNode] {
+        &self.nodes
+    }
+
+    /// The number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the graph has no nodes (never true for a snapshot of a value).
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The node the snapshot was taken from (the last in topological order).
+    pub fn output(&self) -> Option<&GraphNode> {
+        self.nodes.last()
+    }
+
+    /// The edges, from operand id to result id, in order of the results and
+    /// then of their operands.
+    pub fn edges(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.nodes
+            .iter()
+            .flat_map(|node| node.operands.iter().map(move |&operand| (operand, node.id)))
+    }
+
+    /// The same graph with every fused `Sum` and `Dot` node replaced by the
+    /// binary gates it stands for, so that a neuron looks like the lecture's
+    /// drawing: `Sum(x1, x2, x3)` becomes `(x1 + x2) + x3`, and
+    /// `Dot(w, x)` becomes `w1 × x1 + w2 × x2 + …`. The new nodes carry the
+    /// partial values and the gradients the gates would have had (an add
+    /// gate passes its gradient through, so every partial sum has the fused
+    /// node's gradient), and are marked [`GraphNode::expanded`].
+    ///
+    /// ```
+    /// use chainrule::{Op, Value};
+    /// let w = [Value::new(2.0), Value::new(-3.0)];
+    /// let x = [Value::new(-1.0), Value::new(-2.0)];
+    /// let z = Value::dot(&w, &x);
+    /// z.backward();
+    /// let expanded = z.graph().expand_fused();
+    /// let ops: Vec<Op> = expanded.nodes().iter().map(|n| n.op).collect();
+    /// assert_eq!(&ops[4..], &[Op::Mul, Op::Mul, Op::Add]);
+    /// assert_eq!(expanded.nodes()[4].data, -2.0); // w1 x1
+    /// assert_eq!(expanded.output().unwrap().data, 4.0);
+    /// ```
+    pub fn expand_fused(&self) -> Graph {
+        let mut nodes: Vec<GraphNode> = Vec::with_capacity(self.nodes.len());
+        // Old id -> new id.
+        let mut renamed = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let operands: Vec<usize> = node.operands.iter().map(|&o| renamed[o]).collect();
+            let terms: Vec<usize> = match node.op {
+                Op::Sum if operands.len() >= 2 => operands,
+                Op::Dot if !operands.is_empty() => {
+                    let (ws, xs) = operands.split_at(operands.len() / 2);
+                    ws.iter()
+                        .zip(xs)
+                        .map(|(&w, &x)| {
+                            let data = nodes[w].data * nodes[x].data;
+                            push(&mut nodes, Op::Mul, data, node.grad, vec![w, x], true)
+                        })
+                        .collect()
+                }
+                _ => {
+                    let mut copy = node.clone();
+                    copy.id = nodes.len();
+                    copy.operands = operands;
+                    renamed.push(copy.id);
+                    nodes.push(copy);
+                    continue;
+                }
+            };
+            // (((t1 + t2) + t3) + …), one add gate per term after the first.
+            let mut acc = terms[0];
+            let mut partial = nodes[acc].data;
+            for &term in &terms[1..] {
+                partial += nodes[term].data;
+                acc = push(
+                    &mut nodes,
+                    Op::Add,
+                    partial,
+                    node.grad,
+                    vec![acc, term],
+                    true,
+                );
+            }
+            // The last gate (new in both cases) stands for the fused node:
+            // its label, and its value as the engine summed it.
+            nodes[acc].label = node.label.clone();
+            nodes[acc].data = node.data;
+            renamed.push(acc);
+        }
+        Graph { nodes }
+    }
+
+    /// The graph as a `petgraph` directed graph, for analysis: node weights
+    /// are the [`GraphNode`]s, edges run from operand to result, and node
+    /// index `i` is id `i`.
+    ///
+    /// ```
+    /// use chainrule::Value;
+    /// use petgraph::algo::toposort;
+    ///
+    /// let x = Value::new(1.0);
+    /// let y = (&x + 1.0) * &x;
+    /// let pg = y.graph().to_petgraph();
+    /// assert_eq!((pg.node_count(), pg.edge_count()), (4, 4));
+    /// assert!(toposort(&pg, None).is_ok()); // a graph has no cycles
+    /// ```
+    pub fn to_petgraph(&self) -> DiGraph<GraphNode, ()> {
+        let mut graph = DiGraph::with_capacity(self.nodes.len(), self.nodes.len());
+        let indices: Vec<_> = self
+            .nodes
+            .iter()
+            .map(|n| graph.add_node(n.clone()))
+            .collect();
+        for (from, to) in self.edges() {
+            graph.add_edge(indices[from], indices[to], ());
+        }
+        graph
+    }
+}
+
+fn push(
+    nodes: &mut Vec<GraphNode>,
+    op: Op,
+    data: f64,
+    grad: f64,
+    operands: Vec<usize>,
+    expanded: bool,
+) -> usize {
+    let id = nodes.len();
+    nodes.push(GraphNode {
+        id,
+        op,
+        data,
+        grad,
+        label: None,
+        operands,
+        constant: false,
+        expanded,
+    });
+    id
+}
