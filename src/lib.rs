@@ -40,8 +40,11 @@
 //! first appeared.
 #![warn(missing_docs)]
 
+pub mod data;
 pub mod engine;
 pub mod graph;
+pub mod nn;
 
 pub use engine::check;
 pub use engine::{Anomaly, AnomalyKind, EngineError, Op, Value};
+pub use nn::{loss, optim};

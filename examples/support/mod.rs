@@ -1,9 +1,70 @@
-//! What the examples share: where to write pictures, and writing them.
+//! What the examples share: where to write pictures, writing them, plots
+//! and progress. Each example uses some of it.
+#![allow(dead_code)]
+
+pub mod plot;
 
 use std::path::{Path, PathBuf};
 
 use chainrule::Value;
 use chainrule::graph::{DotOptions, Style, graphviz_installed};
+
+/// The value after `--name` on the command line, parsed, or `default`.
+pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == name) {
+        None => default,
+        Some(i) => match args.get(i + 1).map(|v| v.parse()) {
+            Some(Ok(value)) => value,
+            _ => fail(&format!("{name} needs a value, as in {name} {}", "<value>")),
+        },
+    }
+}
+
+/// Progress over `steps` steps: a bar on a terminal, plain lines otherwise
+/// (indicatif draws nothing when stderr is not a terminal).
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    pub fn new(steps: u64) -> Progress {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(steps);
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress { bar }
+    }
+
+    /// Reports one step: a bar update, or a printed line.
+    pub fn step(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(line.to_string());
+                bar.inc(1);
+            }
+            None => println!("{line}"),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
+/// Writes a plot (or says why not) and names the file.
+pub fn save_plot(path: &Path, result: Result<(), String>) {
+    if let Err(error) = result {
+        fail(&format!("cannot draw {}: {error}", path.display()));
+    }
+}
 
 /// The folder given by `--out DIR` (default `./chainrule-out`), created.
 pub fn out_dir() -> PathBuf {
@@ -21,7 +82,7 @@ pub fn out_dir() -> PathBuf {
     dir
 }
 
-fn fail(message: &str) -> ! {
+pub fn fail(message: &str) -> ! {
     eprintln!("error: {message}");
     std::process::exit(2);
 }

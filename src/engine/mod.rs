@@ -15,7 +15,7 @@
 mod arith;
 pub(crate) mod backward;
 pub mod check;
-mod op;
+pub(crate) mod op;
 mod value;
 
 pub use backward::{Anomaly, AnomalyKind};

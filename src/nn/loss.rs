@@ -1,0 +1,241 @@
+//! The lecture's losses, built from scalar nodes: softmax cross-entropy and
+//! the multiclass SVM (hinge) loss on class scores, the binary hinge and
+//! logistic losses, mean squared error, and L2 regularisation.
+//!
+//! cs231n's example: scores cat 3.2, car 5.1, frog -1.7 for a cat.
+//!
+//! ```
+//! use chainrule::Value;
+//! use chainrule::loss::{multiclass_svm, softmax_cross_entropy};
+//!
+//! let scores: Vec<Value> = [3.2, 5.1, -1.7].into_iter().map(Value::new).collect();
+//! let svm = multiclass_svm(&scores, 0).unwrap();
+//! let softmax = softmax_cross_entropy(&scores, 0).unwrap();
+//! assert!((svm.data() - 2.9).abs() < 1e-12);        // max(0, 5.1 - 3.2 + 1) + max(0, -1.7 - 3.2 + 1)
+//! assert!((softmax.data() - 2.0404).abs() < 1e-4);  // -ln(e^3.2 / (e^3.2 + e^5.1 + e^-1.7))
+//! ```
+
+use thiserror::Error;
+
+use crate::Value;
+
+/// What is wrong with a loss's inputs.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum LossError {
+    /// No scores, or no samples.
+    #[error("{0} is empty; a loss needs at least one value")]
+    Empty(&'static str),
+    /// A class index past the scores.
+    #[error("target class {target} is out of range for {classes} scores (classes are 0 to {last})", last = classes.saturating_sub(1))]
+    TargetOutOfRange {
+        /// The target given.
+        target: usize,
+        /// How many scores there are.
+        classes: usize,
+    },
+    /// Predictions and targets of different lengths.
+    #[error("{predictions} predictions but {targets} targets; pass one target per prediction")]
+    LengthMismatch {
+        /// How many predictions.
+        predictions: usize,
+        /// How many targets.
+        targets: usize,
+    },
+    /// A label outside the loss's label set.
+    #[error("label {label} is not {expected}")]
+    BadLabel {
+        /// The label given.
+        label: f64,
+        /// What the loss takes.
+        expected: &'static str,
+    },
+}
+
+fn non_empty<'a>(values: &'a [Value], what: &'static str) -> Result<&'a [Value], LossError> {
+    if values.is_empty() {
+        Err(LossError::Empty(what))
+    } else {
+        Ok(values)
+    }
+}
+
+fn class(logits: &[Value], target: usize) -> Result<&Value, LossError> {
+    non_empty(logits, "logits")?
+        .get(target)
+        .ok_or(LossError::TargetOutOfRange {
+            target,
+            classes: logits.len(),
+        })
+}
+
+/// The scores shifted by their maximum (`z - max z`), and `ln Σ e^(z - max z)`:
+/// the stable pieces of softmax. The maximum is built from max nodes (its
+/// gradient cancels: the loss does not depend on the shift).
+fn shifted_and_log_sum(logits: &[Value]) -> (Vec<Value>, Value) {
+    let max = logits[1..].iter().fold(logits[0].clone(), |m, z| m.max(z));
+    let minus_max = -&max;
+    let shifted: Vec<Value> = logits.iter().map(|z| z + &minus_max).collect();
+    let exps: Vec<Value> = shifted.iter().map(Value::exp).collect();
+    (shifted, Value::sum(&exps).ln())
+}
+
+/// `ln Σ e^zi`, computed as `max z + ln Σ e^(zi - max z)` so that no
+/// exponential overflows.
+///
+/// # Errors
+///
+/// [`LossError::Empty`] for no logits.
+pub fn log_sum_exp(logits: &[Value]) -> Result<Value, LossError> {
+    non_empty(logits, "logits")?;
+    let max = logits[1..].iter().fold(logits[0].clone(), |m, z| m.max(z));
+    let (_, log_sum) = shifted_and_log_sum(logits);
+    Ok(max + log_sum)
+}
+
+/// The softmax `e^zi / Σ e^zj`: scores as probabilities (the lecture: scores
+/// are unnormalised log probabilities).
+///
+/// ```
+/// use chainrule::Value;
+/// use chainrule::loss::softmax;
+/// let p = softmax(&[Value::new(1000.0), Value::new(-1000.0)]).unwrap();
+/// assert_eq!((p[0].data(), p[1].data()), (1.0, 0.0)); // no overflow
+/// ```
+///
+/// # Errors
+///
+/// [`LossError::Empty`] for no logits.
+pub fn softmax(logits: &[Value]) -> Result<Vec<Value>, LossError> {
+    non_empty(logits, "logits")?;
+    let max = logits[1..].iter().fold(logits[0].clone(), |m, z| m.max(z));
+    let minus_max = -&max;
+    let exps: Vec<Value> = logits.iter().map(|z| (z + &minus_max).exp()).collect();
+    let inverse_sum = Value::sum(&exps).powf(-1.0);
+    Ok(exps.iter().map(|e| e * &inverse_sum).collect())
+}
+
+/// `ln softmax(z)i = zi - ln Σ e^zj`, stable.
+///
+/// # Errors
+///
+/// [`LossError::Empty`] for no logits.
+pub fn log_softmax(logits: &[Value]) -> Result<Vec<Value>, LossError> {
+    non_empty(logits, "logits")?;
+    let (shifted, log_sum) = shifted_and_log_sum(logits);
+    let minus_log_sum = -&log_sum;
+    Ok(shifted.iter().map(|s| s + &minus_log_sum).collect())
+}
+
+/// Softmax cross-entropy: `-ln softmax(z)target`, stable for any scores
+/// (±1000 give a finite loss and gradients). Its gradient is
+/// `softmax(z) - onehot(target)`: the lecture's SoftmaxWithLoss backward
+/// `y - t`.
+///
+/// # Errors
+///
+/// [`LossError::Empty`] for no logits, [`LossError::TargetOutOfRange`].
+pub fn softmax_cross_entropy(logits: &[Value], target: usize) -> Result<Value, LossError> {
+    class(logits, target)?;
+    let (shifted, log_sum) = shifted_and_log_sum(logits);
+    Ok(log_sum - &shifted[target])
+}
+
+/// The multiclass SVM (hinge) loss with margin 1:
+/// `Σ over j ≠ target of max(0, zj - z_target + 1)`.
+///
+/// # Errors
+///
+/// [`LossError::Empty`] for no logits, [`LossError::TargetOutOfRange`].
+pub fn multiclass_svm(logits: &[Value], target: usize) -> Result<Value, LossError> {
+    let correct = class(logits, target)?;
+    let offset = 1.0 - correct;
+    let terms: Vec<Value> = logits
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != target)
+        .map(|(_, z)| (z + &offset).relu())
+        .collect();
+    Ok(Value::sum(&terms))
+}
+
+/// The binary hinge loss of micrograd's moons demo: `max(0, 1 - y s)` for a
+/// score `s` and a label `y` of +1 or -1.
+///
+/// # Errors
+///
+/// [`LossError::BadLabel`] unless the label is +1 or -1.
+pub fn binary_hinge(score: &Value, label: f64) -> Result<Value, LossError> {
+    if label != 1.0 && label != -1.0 {
+        return Err(LossError::BadLabel {
+            label,
+            expected: "+1 or -1",
+        });
+    }
+    Ok((1.0 - score * label).relu())
+}
+
+/// Binary cross-entropy of a logit `z` (the log odds) against a label `y`
+/// in [0, 1]: `-y ln σ(z) - (1 - y) ln(1 - σ(z))`, computed stably as
+/// `max(z, 0) - z y + ln(1 + e^-|z|)`. The lecture's logistic regression.
+///
+/// ```
+/// use chainrule::Value;
+/// use chainrule::loss::logistic;
+/// let z = Value::new(0.0);
+/// let loss = logistic(&z, 1.0).unwrap();
+/// loss.backward();
+/// assert!((loss.data() - 2f64.ln()).abs() < 1e-15);
+/// assert!((z.grad() - (0.5 - 1.0)).abs() < 1e-15); // σ(z) - y
+/// ```
+///
+/// # Errors
+///
+/// [`LossError::BadLabel`] unless `0 ≤ y ≤ 1`.
+pub fn logistic(logit: &Value, label: f64) -> Result<Value, LossError> {
+    if !(0.0..=1.0).contains(&label) {
+        return Err(LossError::BadLabel {
+            label,
+            expected: "between 0 and 1",
+        });
+    }
+    let abs = logit.max(&-logit);
+    let softplus_of_minus_abs = ((-&abs).exp() + 1.0).ln();
+    Ok(logit.relu() - logit * label + softplus_of_minus_abs)
+}
+
+/// Mean squared error between predictions and targets.
+///
+/// # Errors
+///
+/// [`LossError::Empty`], [`LossError::LengthMismatch`].
+pub fn mse(predictions: &[Value], targets: &[f64]) -> Result<Value, LossError> {
+    non_empty(predictions, "predictions")?;
+    if predictions.len() != targets.len() {
+        return Err(LossError::LengthMismatch {
+            predictions: predictions.len(),
+            targets: targets.len(),
+        });
+    }
+    let squares: Vec<Value> = predictions
+        .iter()
+        .zip(targets)
+        .map(|(p, &t)| (p - t).powf(2.0))
+        .collect();
+    mean(&squares)
+}
+
+/// `Σ w²` over the parameters, as one fused dot node: the lecture's
+/// regularisation term (multiply by your λ: `L = 1/N Σ Li + λ Σ W²`).
+pub fn l2(parameters: &[Value]) -> Value {
+    Value::dot(parameters, parameters)
+}
+
+/// The mean of per-sample losses: a batch's loss.
+///
+/// # Errors
+///
+/// [`LossError::Empty`] for no losses.
+pub fn mean(losses: &[Value]) -> Result<Value, LossError> {
+    non_empty(losses, "losses")?;
+    Ok(Value::sum(losses) * (1.0 / losses.len() as f64))
+}
