@@ -110,7 +110,7 @@ impl Op {
             }
             Op::Exp => a.exp(),
             Op::Log => a.ln(),
-            Op::Pow => a.powf(b),
+            Op::Pow => pow(a, b),
             Op::Leaf | Op::Sum | Op::Dot => f64::NAN,
         }
     }
@@ -147,6 +147,27 @@ impl Op {
 #[inline]
 fn max_takes_left(a: f64, b: f64) -> bool {
     a > b || a.is_nan()
+}
+
+/// `a^b`. The common exponents are computed with correctly rounded IEEE
+/// operations (`1/a`, `√a`, `a·a`), not `powf`: the compiler rewrites
+/// `powf(x, -1.0)` with a constant exponent into `1.0 / x`, and libm's
+/// `pow` may differ from that in the last bit, so without this the same
+/// formula could give different bits in a graph (exponent read at run time)
+/// and in code where the exponent is a constant (`Mlp::predict`).
+#[inline]
+pub(crate) fn pow(a: f64, b: f64) -> f64 {
+    if b == -1.0 {
+        1.0 / a
+    } else if b == 0.5 {
+        a.sqrt()
+    } else if b == 1.0 {
+        a
+    } else if b == 2.0 {
+        a * a
+    } else {
+        a.powf(b)
+    }
 }
 
 /// `Sum` forward: the add gate over many operands. Its backward rule is the
