@@ -148,7 +148,7 @@ fn binary_losses_match_closed_forms() {
         let logit = Value::new(z);
         let l = loss::logistic(&logit, y).unwrap();
         l.backward();
-        let s = 1.0 / (1.0 + (-z as f64).exp());
+        let s = 1.0 / (1.0 + f64::exp(-z));
         let expected = -y * s.ln() - (1.0 - y) * (1.0 - s).ln();
         assert!(close(l.data(), expected, 1e-13), "{z} {y}");
         assert!(close(logit.grad(), s - y, 1e-13));
@@ -323,7 +323,8 @@ fn bad_model_files_are_typed_errors_that_name_the_file() {
     assert!(matches!(err, ModelError::Io { action: "read", .. }));
     assert!(err.to_string().contains("missing.json"));
 
-    let cases: [(&str, String, fn(&ModelError) -> bool, &str); 5] = [
+    type Case = (&'static str, String, fn(&ModelError) -> bool, &'static str);
+    let cases: [Case; 5] = [
         (
             "truncated",
             text[..text.len() / 2].to_string(),
