@@ -11,21 +11,40 @@ pub fn curves(
     x_label: &str,
     series: &[(&str, &[f64])],
 ) -> Result<(), String> {
-    let steps = series
+    let points: Vec<(&str, Vec<(f64, f64)>)> = series
         .iter()
-        .map(|(_, ys)| ys.len())
-        .max()
-        .unwrap_or(0)
-        .max(2);
-    let finite = series
-        .iter()
-        .flat_map(|(_, ys)| ys.iter().copied())
-        .filter(|y| y.is_finite());
-    let (low, high) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
+        .map(|(name, ys)| {
+            (
+                *name,
+                ys.iter().enumerate().map(|(x, &y)| (x as f64, y)).collect(),
+            )
+        })
+        .collect();
+    lines(path, title, x_label, &points)
+}
+
+/// Lines through `(x, y)` points, one colour each, on one chart.
+pub fn lines(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    series: &[(&str, Vec<(f64, f64)>)],
+) -> Result<(), String> {
+    let all = || {
+        series
+            .iter()
+            .flat_map(|(_, ps)| ps.iter().copied())
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+    };
+    let (x0, x1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (x, _)| {
+        (lo.min(x), hi.max(x))
+    });
+    let (y0, y1) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, y)| {
         (lo.min(y), hi.max(y))
     });
-    let (low, high) = if low < high {
-        (low.min(0.0), high * 1.05)
+    let (x0, x1) = if x0 < x1 { (x0, x1) } else { (0.0, 1.0) };
+    let (y0, y1) = if y0 < y1 {
+        (y0.min(0.0), y1 + 0.05 * (y1 - y0.min(0.0)))
     } else {
         (0.0, 1.0)
     };
@@ -37,7 +56,7 @@ pub fn curves(
         .margin(12)
         .x_label_area_size(35)
         .y_label_area_size(50)
-        .build_cartesian_2d(0f64..(steps - 1) as f64, low..high)
+        .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|x| e(&x))?;
     chart
         .configure_mesh()
@@ -45,11 +64,11 @@ pub fn curves(
         .draw()
         .map_err(|x| e(&x))?;
     let colours = [RED, BLUE, GREEN, MAGENTA];
-    for (i, (name, ys)) in series.iter().enumerate() {
+    for (i, (name, points)) in series.iter().enumerate() {
         let colour = colours[i % colours.len()];
         chart
             .draw_series(LineSeries::new(
-                ys.iter().enumerate().map(|(x, &y)| (x as f64, y)),
+                points.iter().copied(),
                 colour.stroke_width(2),
             ))
             .map_err(|x| e(&x))?
