@@ -27,8 +27,8 @@ fn main() {
 
     println!("Survey: P(man) = P(woman) = 1/2; P(bibim | man) = 1/5, P(bibim | woman) = 2/5\n");
     let scores = [
-        Value::new((bibim_if_man * p_man as f64).ln()),
-        Value::new((bibim_if_woman * p_woman as f64).ln()),
+        Value::new((bibim_if_man * p_man).ln()),
+        Value::new((bibim_if_woman * p_woman).ln()),
     ];
     println!(
         "log-joint scores s_k = ln P(bibim | Y_k) P(Y_k): man {:.4}, woman {:.4}",
