@@ -22,7 +22,7 @@ fn main() {
     let out = support::out_dir();
     let customers: usize = support::arg("--customers", 100_000);
     let seed: u64 = support::arg("--seed", 1);
-    let (p_man, p_woman) = (0.5, 0.5);
+    let (p_man, p_woman): (f64, f64) = (0.5, 0.5);
     let (bibim_if_man, bibim_if_woman) = (1.0 / 5.0, 2.0 / 5.0);
 
     println!("Survey: P(man) = P(woman) = 1/2; P(bibim | man) = 1/5, P(bibim | woman) = 2/5\n");
