@@ -1,6 +1,8 @@
-//! Data sets for the examples: [`moons`] (micrograd's demo). Independent of
-//! the engine: plain numbers in, plain numbers out.
+//! Data sets for the examples: [`moons`] (micrograd's demo) and [`mnist`]
+//! (handwritten digits). Independent of the engine: plain numbers in, plain
+//! numbers out.
 
+pub mod mnist;
 mod moons;
 
 pub use moons::gaussian as standard_normal;
