@@ -361,3 +361,44 @@ fn recycled_nodes_come_back_clean_and_the_cache_is_bounded() {
     assert_eq!(node_cache_len(), 0);
     set_node_cache_capacity(previous);
 }
+
+#[test]
+fn dot_const_is_dot_with_constant_inputs() {
+    let cs = [0.5, -2.0, 0.0, 3.25];
+    let ws_a: Vec<Value> = [1.5, 0.25, -4.0, 2.0].into_iter().map(Value::new).collect();
+    let ws_b: Vec<Value> = ws_a.iter().map(|w| Value::new(w.data())).collect();
+    let a = Value::dot_const(&ws_a, &cs).unwrap();
+    let b = Value::dot(&ws_b, &cs.map(Value::constant));
+    assert_eq!(a.data().to_bits(), b.data().to_bits());
+    (&a * &a).backward();
+    (&b * &b).backward();
+    for ((wa, wb), c) in ws_a.iter().zip(&ws_b).zip(cs) {
+        assert_eq!(wa.grad(), wb.grad());
+        assert_eq!(wa.grad(), 2.0 * a.data() * c); // d(z²)/dw = 2 z c
+    }
+    assert_eq!(
+        (a.op(), a.operands().len(), a.constant_inputs()),
+        (Op::DotConst, 4, cs.to_vec())
+    );
+    let err = Value::dot_const(&ws_a, &cs[..2]).unwrap_err();
+    assert_eq!(
+        err,
+        EngineError::LengthMismatch {
+            weights: 4,
+            inputs: 2
+        }
+    );
+}
+
+#[test]
+fn labelled_gates_feeding_fused_nodes_backprop_fully() {
+    // A labelled binary gate has an `Extra` like n-ary nodes do; backward
+    // must still count and reach its operands.
+    let x = Value::new(3.0);
+    let g = &x * 2.0; // a gate feeding the labelled one
+    let h = (&g + 1.0).with_label("h"); // a labelled add gate: h = 2x + 1
+    let s = Value::sum(&[h.clone(), Value::constant(1.0)]); // 2x + 2
+    let d = Value::dot_const(&[s.clone(), h.clone()], &[2.0, -1.0]).unwrap();
+    d.backward(); // d = 2 (2x + 2) - (2x + 1) = 2x + 3
+    assert_eq!((d.data(), x.grad(), g.grad()), (9.0, 2.0, 1.0));
+}

@@ -135,6 +135,9 @@ enum Step {
     Dot(Vec<(usize, usize)>),
     AddConst(usize, f64),
     MulConst(usize, f64),
+    DotConst(Vec<(usize, f64)>),
+    /// Labels a node (which gives it an `Extra`, as n-ary nodes have).
+    Label(usize),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -160,6 +163,8 @@ fn step() -> impl Strategy<Value = Step> {
         prop::collection::vec((i(), i()), 1..5).prop_map(Step::Dot),
         (i(), -3.0..3.0f64).prop_map(|(a, k)| Step::AddConst(a, k)),
         (i(), -3.0..3.0f64).prop_map(|(a, k)| Step::MulConst(a, k)),
+        prop::collection::vec((i(), -2.0..2.0f64), 1..5).prop_map(Step::DotConst),
+        i().prop_map(Step::Label),
     ]
 }
 
@@ -214,6 +219,12 @@ fn build(program: &[Step], inputs: &[Value]) -> (Value, bool) {
             }
             Step::AddConst(a, k) => at(a) + *k,
             Step::MulConst(a, k) => at(a) * *k,
+            Step::DotConst(pairs) => {
+                let ws: Vec<Value> = pairs.iter().map(|(w, _)| at(w)).collect();
+                let cs: Vec<f64> = pairs.iter().map(|&(_, c)| c).collect();
+                Value::dot_const(&ws, &cs).unwrap()
+            }
+            Step::Label(a) => at(a).with_label("labelled") * 1.0,
         };
         smooth &= node.data().is_finite() && node.data().abs() < 1e3;
         nodes.push(node);

@@ -66,6 +66,12 @@ fn count_consumers(root: &Value, walk: Walk) -> bool {
     let mut frontier = vec![root.clone()];
     while let Some(value) = frontier.pop() {
         let node = value.0.borrow();
+        // An n-ary gate knows whether any operand is a gate (a labelled
+        // binary node has an `Extra` too, which says nothing of lhs and rhs).
+        let nary = matches!(node.op, Op::Sum | Op::Dot | Op::DotConst);
+        if walk == Walk::Backward && nary && node.extra.as_ref().is_some_and(|e| !e.gate_operands) {
+            continue; // operands are all leaves or constants: nothing to schedule
+        }
         for operand in node.operands() {
             let mut inner = operand.0.borrow_mut();
             if !walk.schedules(&inner) {
@@ -267,6 +273,13 @@ fn propagate(node: &Node, ready: &mut Vec<Value>) {
                 let (wd, xd) = (w.data(), x.data());
                 give(w, upstream * xd);
                 give(x, upstream * wd);
+            }
+        }
+        Op::DotConst => {
+            if let Some(extra) = node.extra.as_ref() {
+                for (w, &c) in extra.many.iter().zip(extra.constants.iter()) {
+                    give(w, upstream * c);
+                }
             }
         }
         op => {

@@ -15,6 +15,7 @@
 //! | Pow  | `a^k`, `k` constant   | `dz/da = k a^(k-1)`                    |                       |
 //! | Sum  | `x1 + … + xn`         | 1 to every operand                     | add gate, n-ary       |
 //! | Dot  | `w1 x1 + … + wn xn`   | `dz/dwi = xi`, `dz/dxi = wi`           | mul gates + add gate  |
+//! | DotConst | `w1 c1 + … + wn cn`, `c` numbers | `dz/dwi = ci`              | the same, constant inputs |
 
 use std::fmt;
 
@@ -58,6 +59,10 @@ pub enum Op {
     /// `w1 x1 + … + wn xn`: the mul gate over many pairs, then the add gate.
     /// Its operands are `w1 … wn` followed by `x1 … xn`.
     Dot,
+    /// `w1 c1 + … + wn cn` with constant numbers `c` (such as pixels): the
+    /// dot gate whose inputs need no gradient and so are not nodes. Its
+    /// operands are `w1 … wn`; each gets the upstream gradient times its `c`.
+    DotConst,
 }
 
 impl Op {
@@ -74,6 +79,7 @@ impl Op {
             Op::Pow => "pow",
             Op::Sum => "sum",
             Op::Dot => "dot",
+            Op::DotConst => "dot_const",
         }
     }
 
@@ -89,7 +95,7 @@ impl Op {
             Op::Log => "log",
             Op::Pow => "pow",
             Op::Sum => "Σ",
-            Op::Dot => "dot",
+            Op::Dot | Op::DotConst => "dot",
         }
     }
 
@@ -111,7 +117,7 @@ impl Op {
             Op::Exp => a.exp(),
             Op::Log => a.ln(),
             Op::Pow => pow(a, b),
-            Op::Leaf | Op::Sum | Op::Dot => f64::NAN,
+            Op::Leaf | Op::Sum | Op::Dot | Op::DotConst => f64::NAN,
         }
     }
 
@@ -135,7 +141,7 @@ impl Op {
             // d/da a^0 is 0 everywhere, also at a = 0 where k a^(k-1) is 0 * inf.
             Op::Pow if b == 0.0 => (0.0, 0.0),
             Op::Pow => (b * a.powf(b - 1.0), 0.0),
-            Op::Leaf | Op::Sum | Op::Dot => (0.0, 0.0),
+            Op::Leaf | Op::Sum | Op::Dot | Op::DotConst => (0.0, 0.0),
         }
     }
 }
@@ -177,8 +183,9 @@ pub(crate) fn sum_forward(xs: impl Iterator<Item = f64>) -> f64 {
     xs.sum()
 }
 
-/// `Dot` forward: `Σ wi xi`. Its backward rule is the mul gate's, pairwise:
-/// `wi` receives upstream × `xi` and `xi` receives upstream × `wi`.
+/// `Dot` and `DotConst` forward: `Σ wi xi`. The backward rule is the mul
+/// gate's, pairwise: `wi` receives upstream × `xi` and `xi` (a node, in
+/// `Dot`) receives upstream × `wi`.
 #[inline]
 pub(crate) fn dot_forward(pairs: impl Iterator<Item = (f64, f64)>) -> f64 {
     pairs.map(|(w, x)| w * x).sum()

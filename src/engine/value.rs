@@ -69,8 +69,21 @@ const _: () = assert!(std::mem::size_of::<Node>() == 48);
 #[derive(Default)]
 pub(crate) struct Extra {
     pub(crate) label: Option<Box<str>>,
-    /// Operands of `Sum` (`x1 … xn`) and `Dot` (`w1 … wn x1 … xn`).
+    /// Operands of `Sum` (`x1 … xn`), `Dot` (`w1 … wn x1 … xn`) and
+    /// `DotConst` (`w1 … wn`).
     pub(crate) many: Box<[Value]>,
+    /// The constant inputs `c1 … cn` of `DotConst`.
+    pub(crate) constants: Box<[f64]>,
+    /// Whether any operand is a gate that wants a gradient. Known when the
+    /// node is built (its operands are read then); when false, backward's
+    /// counting pass need not visit the operands at all (a neuron's dot
+    /// node over weight leaves: hundreds of visits saved per node).
+    pub(crate) gate_operands: bool,
+}
+
+/// Whether a node with this summary is a gate that wants a gradient.
+fn is_gate(wants: bool, op: Op) -> bool {
+    wants && op != Op::Leaf
 }
 
 impl Node {
@@ -265,6 +278,25 @@ impl Ord for ByAddress {
     }
 }
 
+/// What an n-ary node needs to know of its operands, gathered while their
+/// data is read.
+#[derive(Default)]
+struct Operands {
+    requires_grad: bool,
+    gate_operands: bool,
+}
+
+impl Operands {
+    /// Reads one operand's data, noting whether it wants a gradient and is
+    /// a gate.
+    fn read(&mut self, value: &Value) -> f64 {
+        let node = value.0.borrow();
+        self.requires_grad |= node.requires_grad;
+        self.gate_operands |= is_gate(node.requires_grad, node.op);
+        node.data
+    }
+}
+
 impl Value {
     /// A leaf that receives a gradient: an input or a parameter you
     /// differentiate by.
@@ -325,9 +357,19 @@ impl Value {
         })
     }
 
-    /// A node of an n-ary gate over `operands`, with `data` already computed.
-    fn nary(op: Op, data: f64, operands: Box<[Value]>) -> Value {
-        let requires_grad = operands.iter().any(Value::requires_grad);
+    /// A node of an n-ary gate over `operands` (and `constants`, for
+    /// `DotConst`), with `data` already computed.
+    fn nary(
+        op: Op,
+        data: f64,
+        operands: Box<[Value]>,
+        constants: Box<[f64]>,
+        summary: Operands,
+    ) -> Value {
+        let Operands {
+            requires_grad,
+            gate_operands,
+        } = summary;
         Value::from_node(Node {
             data,
             grad: 0.0,
@@ -336,6 +378,8 @@ impl Value {
             extra: Some(Box::new(Extra {
                 label: None,
                 many: operands,
+                constants,
+                gate_operands,
             })),
             op,
             requires_grad,
@@ -359,8 +403,9 @@ impl Value {
     /// assert!(xs.iter().all(|x| x.grad() == 1.0));
     /// ```
     pub fn sum(xs: &[Value]) -> Value {
-        let data = op::sum_forward(xs.iter().map(Value::data));
-        Value::nary(Op::Sum, data, xs.into())
+        let mut summary = Operands::default();
+        let data = op::sum_forward(xs.iter().map(|x| summary.read(x)));
+        Value::nary(Op::Sum, data, xs.into(), Box::default(), summary)
     }
 
     /// The fused sum of products `w1 x1 + … + wn xn` as one node: the mul
@@ -405,9 +450,65 @@ impl Value {
                 inputs: xs.len(),
             });
         }
-        let data = op::dot_forward(ws.iter().zip(xs).map(|(w, x)| (w.data(), x.data())));
+        let mut summary = Operands::default();
+        let data = op::dot_forward(
+            ws.iter()
+                .zip(xs)
+                .map(|(w, x)| (summary.read(w), summary.read(x))),
+        );
         let operands: Box<[Value]> = ws.iter().chain(xs).cloned().collect();
-        Ok(Value::nary(Op::Dot, data, operands))
+        Ok(Value::nary(
+            Op::Dot,
+            data,
+            operands,
+            Box::default(),
+            summary,
+        ))
+    }
+
+    /// The dot gate with constant inputs: `w1 c1 + … + wn cn` where the `c`
+    /// are numbers, not nodes: inputs such as pixels, which need no
+    /// gradient. The same value as [`Value::dot`] with `Value::constant`
+    /// inputs, and the same gradients for the weights, without building or
+    /// walking a node per input.
+    ///
+    /// ```
+    /// use chainrule::Value;
+    /// let ws = [Value::new(2.0), Value::new(-3.0)];
+    /// let z = Value::dot_const(&ws, &[-1.0, -2.0]).unwrap();
+    /// z.backward();
+    /// assert_eq!(z.data(), 4.0);
+    /// assert_eq!((ws[0].grad(), ws[1].grad()), (-1.0, -2.0));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::LengthMismatch`](crate::EngineError::LengthMismatch)
+    /// if the lengths differ.
+    pub fn dot_const(ws: &[Value], xs: &[f64]) -> Result<Value, crate::EngineError> {
+        if ws.len() != xs.len() {
+            return Err(crate::EngineError::LengthMismatch {
+                weights: ws.len(),
+                inputs: xs.len(),
+            });
+        }
+        let mut summary = Operands::default();
+        let data = op::dot_forward(ws.iter().map(|w| summary.read(w)).zip(xs.iter().copied()));
+        Ok(Value::nary(
+            Op::DotConst,
+            data,
+            ws.into(),
+            xs.into(),
+            summary,
+        ))
+    }
+
+    /// The constant inputs of a [`Value::dot_const`] node (empty otherwise).
+    pub fn constant_inputs(&self) -> Vec<f64> {
+        let node = self.0.borrow();
+        node.extra
+            .as_ref()
+            .map_or_else(Vec::new, |e| e.constants.to_vec())
     }
 
     /// The value.

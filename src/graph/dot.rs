@@ -220,7 +220,7 @@ impl GateKind {
         match op {
             Op::Leaf => None,
             Op::Add | Op::Sum => Some(GateKind::Add),
-            Op::Mul | Op::Dot => Some(GateKind::Mul),
+            Op::Mul | Op::Dot | Op::DotConst => Some(GateKind::Mul),
             Op::Max => Some(GateKind::Max),
             Op::Exp | Op::Log | Op::Pow => Some(GateKind::Unary),
         }
@@ -451,6 +451,7 @@ fn edge_gradient(graph: &Graph, node: &GraphNode, position: usize) -> f64 {
     let local = match node.op {
         Op::Leaf => 0.0,
         Op::Sum => 1.0,
+        Op::DotConst => node.constants.get(position).copied().unwrap_or(0.0),
         Op::Dot => {
             // Operands are w1 … wn x1 … xn: each gets the other of its pair.
             let half = operands.len() / 2;

@@ -26,6 +26,8 @@ pub struct GraphNode {
     /// Whether the node is a leaf that never gets a gradient
     /// ([`Value::constant`]).
     pub constant: bool,
+    /// The constant inputs of a `DotConst` node (empty for other nodes).
+    pub constants: Vec<f64>,
     /// Whether this node stands for part of a fused `Sum` or `Dot` node,
     /// made by [`Graph::expand_fused`]; it is no node of the engine.
     pub expanded: bool,
@@ -89,6 +91,7 @@ impl Graph {
                     .filter_map(|operand| ids.get(&operand.address()).copied())
                     .collect(),
                 constant: value.is_leaf() && !value.requires_grad(),
+                constants: value.constant_inputs(),
                 expanded: false,
             })
             .collect();
@@ -151,6 +154,16 @@ impl Graph {
             let operands: Vec<usize> = node.operands.iter().map(|&o| renamed[o]).collect();
             let terms: Vec<usize> = match node.op {
                 Op::Sum if operands.len() >= 2 => operands,
+                Op::DotConst if !operands.is_empty() => operands
+                    .iter()
+                    .zip(&node.constants)
+                    .map(|(&w, &c)| {
+                        let leaf = push(&mut nodes, Op::Leaf, c, 0.0, vec![], true);
+                        nodes[leaf].constant = true;
+                        let data = nodes[w].data * c;
+                        push(&mut nodes, Op::Mul, data, node.grad, vec![w, leaf], true)
+                    })
+                    .collect(),
                 Op::Dot if !operands.is_empty() => {
                     let (ws, xs) = operands.split_at(operands.len() / 2);
                     ws.iter()
@@ -238,6 +251,7 @@ fn push(
         label: None,
         operands,
         constant: false,
+        constants: Vec::new(),
         expanded,
     });
     id

@@ -1,0 +1,372 @@
+//! The lecture's last part: a two-layer network (784-50-10) trained on MNIST
+//! digits with mini-batch SGD (batch 100, learning rate 0.1), every number a
+//! scalar `Value`.
+//!
+//! ```text
+//! cargo run --release --example mnist -- train [--data DIR] [--train N] [--test N]
+//!     [--hidden 50 | --hidden 128,64] [--epochs 15] [--batch 100] [--lr 0.1]
+//!     [--optimizer sgd|adam] [--seed 1] [--out DIR]
+//! cargo run --release --example mnist -- evaluate --model FILE [--data DIR] [--test N]
+//! ```
+//!
+//! `--data` defaults to the committed `data/mnist-sample` (2,000 training and
+//! 500 test digits); `scripts/fetch-mnist.sh` fetches all 70,000.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chainrule::data::mnist::{self, Digits, PIXELS};
+use chainrule::nn::{Activation, Mlp};
+use chainrule::optim::{Adam, Optimizer, Sgd};
+use chainrule::{Value, loss};
+use plotters::prelude::*;
+use rand::{RngExt, SeedableRng};
+
+fn main() {
+    let command = std::env::args().nth(1).unwrap_or_else(|| "train".into());
+    match command.as_str() {
+        "train" => train(),
+        "evaluate" => evaluate(),
+        other => support::fail(&format!("unknown command {other:?}: use train or evaluate")),
+    }
+}
+
+fn data_dir() -> PathBuf {
+    PathBuf::from(support::arg("--data", "data/mnist-sample".to_string()))
+}
+
+fn load(train: Option<usize>, test: Option<usize>) -> mnist::Mnist {
+    let dir = data_dir();
+    mnist::load(&dir, train, test).unwrap_or_else(|e| support::fail(&e.to_string()))
+}
+
+fn optional(name: &str) -> Option<usize> {
+    let n: usize = support::arg(name, 0);
+    (n > 0).then_some(n)
+}
+
+/// The index of the highest score.
+fn argmax(scores: &[f64]) -> usize {
+    (0..scores.len()).fold(0, |best, i| if scores[i] > scores[best] { i } else { best })
+}
+
+/// Accuracy, the confusion matrix (`[true][predicted]`) and the
+/// misclassified digits as (index, predicted), by graph-free inference.
+fn assess(model: &Mlp, digits: &Digits) -> (f64, [[usize; 10]; 10], Vec<(usize, usize)>) {
+    let mut confusion = [[0usize; 10]; 10];
+    let mut wrong = Vec::new();
+    for i in 0..digits.len() {
+        let (Some(x), Some(label)) = (digits.pixels(i), digits.label(i)) else {
+            continue;
+        };
+        let predicted = model.predict(&x).map_or(0, |s| argmax(&s));
+        confusion[usize::from(label)][predicted] += 1;
+        if predicted != usize::from(label) {
+            wrong.push((i, predicted));
+        }
+    }
+    let correct: usize = (0..10).map(|d| confusion[d][d]).sum();
+    (
+        correct as f64 / digits.len().max(1) as f64,
+        confusion,
+        wrong,
+    )
+}
+
+fn peak_memory_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+fn train() {
+    let out = support::out_dir();
+    let hidden: Vec<usize> = support::arg("--hidden", "50".to_string())
+        .split(',')
+        .map(|w| {
+            w.trim()
+                .parse()
+                .unwrap_or_else(|_| support::fail("--hidden takes widths such as 50 or 128,64"))
+        })
+        .collect();
+    let epochs: usize = support::arg("--epochs", 15);
+    let batch: usize = support::arg("--batch", 100).max(1);
+    let rate: f64 = support::arg("--lr", 0.1);
+    let optimizer: String = support::arg("--optimizer", "sgd".to_string());
+    let seed: u64 = support::arg("--seed", 1);
+    let data = load(optional("--train"), optional("--test"));
+
+    let mut sizes = vec![PIXELS];
+    sizes.extend(&hidden);
+    sizes.push(10);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let model = Mlp::new(&sizes, Activation::Relu, &mut rng)
+        .unwrap_or_else(|e| support::fail(&e.to_string()));
+    let parameters = model.parameters();
+    let mut step: Box<dyn Optimizer> = match optimizer.as_str() {
+        "sgd" => Box::new(Sgd::new(rate).unwrap_or_else(|e| support::fail(&e.to_string()))),
+        "adam" => Box::new(Adam::new(rate).unwrap_or_else(|e| support::fail(&e.to_string()))),
+        other => support::fail(&format!("--optimizer {other:?}: use sgd or adam")),
+    };
+    println!(
+        "MLP {} (relu), {} parameters; {} training and {} test digits from {}; batch {batch}, {optimizer} lr {rate}, {epochs} epochs",
+        sizes
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join("-"),
+        model.num_parameters(),
+        data.train.len(),
+        data.test.len(),
+        data_dir().display()
+    );
+
+    let started = Instant::now();
+    let (mut losses, mut train_accuracy, mut test_accuracy) = (vec![], vec![], vec![]);
+    let mut order: Vec<usize> = (0..data.train.len()).collect();
+    for epoch in 1..=epochs {
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.random_range(0..=i));
+        }
+        let progress = support::Progress::new(order.len().div_ceil(batch) as u64);
+        let epoch_start = Instant::now();
+        let mut epoch_loss = 0.0;
+        for (b, indices) in order.chunks(batch).enumerate() {
+            let sample_losses: Vec<Value> = indices
+                .iter()
+                .filter_map(|&i| {
+                    // Pixels are numbers, not nodes: the first layer is dot_const nodes.
+                    let logits = model.forward_f64(&data.train.pixels(i)?).ok()?;
+                    loss::softmax_cross_entropy(&logits, usize::from(data.train.label(i)?)).ok()
+                })
+                .collect();
+            let Ok(batch_loss) = loss::mean(&sample_losses) else {
+                continue;
+            };
+            model.zero_grad();
+            batch_loss.backward();
+            step.step(&parameters)
+                .unwrap_or_else(|e| support::fail(&e.to_string()));
+            epoch_loss += batch_loss.data() * indices.len() as f64;
+            // The batch's graph is dropped here, before the next is built.
+            let seen = (b + 1) * batch;
+            if b % 10 == 0 || seen >= order.len() {
+                let rate = seen.min(order.len()) as f64 / epoch_start.elapsed().as_secs_f64();
+                progress.step(&format!(
+                    "epoch {epoch} batch {} loss {:.4} ({rate:.0} samples/s)",
+                    b + 1,
+                    batch_loss.data()
+                ));
+            }
+        }
+        progress.finish();
+        let (train_acc, _, _) = assess(&model, &data.train);
+        let (test_acc, _, _) = assess(&model, &data.test);
+        losses.push(epoch_loss / order.len() as f64);
+        train_accuracy.push(train_acc);
+        test_accuracy.push(test_acc);
+        println!(
+            "epoch {epoch}: loss {:.4}, train accuracy {:.2}%, test accuracy {:.2}% ({:.1} s, {:.0} samples/s)",
+            losses[epoch - 1],
+            train_acc * 100.0,
+            test_acc * 100.0,
+            epoch_start.elapsed().as_secs_f64(),
+            order.len() as f64 / epoch_start.elapsed().as_secs_f64()
+        );
+    }
+    println!(
+        "\ntrained in {:.1} s; final test accuracy {:.2}%; peak memory {:.0} MiB",
+        started.elapsed().as_secs_f64(),
+        test_accuracy.last().copied().unwrap_or(0.0) * 100.0,
+        peak_memory_mib()
+    );
+
+    let model_path = out.join("mnist-model.json");
+    model
+        .save(&model_path)
+        .unwrap_or_else(|e| support::fail(&e.to_string()));
+    let curves = out.join("mnist-training.svg");
+    support::save_plot(
+        &curves,
+        support::plot::lines(
+            &curves,
+            "MNIST training",
+            "epoch",
+            &[
+                (
+                    "loss",
+                    losses
+                        .iter()
+                        .enumerate()
+                        .map(|(e, &l)| (e as f64 + 1.0, l))
+                        .collect(),
+                ),
+                (
+                    "train accuracy",
+                    train_accuracy
+                        .iter()
+                        .enumerate()
+                        .map(|(e, &a)| (e as f64 + 1.0, a))
+                        .collect(),
+                ),
+                (
+                    "test accuracy",
+                    test_accuracy
+                        .iter()
+                        .enumerate()
+                        .map(|(e, &a)| (e as f64 + 1.0, a))
+                        .collect(),
+                ),
+            ],
+        ),
+    );
+    let (_, confusion, wrong) = assess(&model, &data.test);
+    let confusion_path = out.join("mnist-confusion.svg");
+    support::save_plot(&confusion_path, draw_confusion(&confusion_path, &confusion));
+    let wrong_path = out.join("mnist-misclassified.svg");
+    support::save_plot(&wrong_path, draw_digits(&wrong_path, &data.test, &wrong));
+    println!(
+        "model: {}\nplots: {}, {}, {}",
+        model_path.display(),
+        curves.display(),
+        confusion_path.display(),
+        wrong_path.display()
+    );
+}
+
+fn evaluate() {
+    let path = PathBuf::from(support::arg("--model", String::new()));
+    if path.as_os_str().is_empty() {
+        support::fail("evaluate needs --model FILE (written by train)");
+    }
+    let model = Mlp::load(&path).unwrap_or_else(|e| support::fail(&e.to_string()));
+    let data = load(Some(1), optional("--test"));
+    let (accuracy, confusion, _) = assess(&model, &data.test);
+    println!(
+        "{}: test accuracy {:.2}% on {} digits from {}",
+        path.display(),
+        accuracy * 100.0,
+        data.test.len(),
+        data_dir().display()
+    );
+    println!("confusion matrix (rows: true digit, columns: predicted)");
+    println!(
+        "     {}",
+        (0..10).map(|d| format!("{d:>5}")).collect::<String>()
+    );
+    for (d, row) in confusion.iter().enumerate() {
+        println!(
+            "{d:>5}{}",
+            row.iter().map(|n| format!("{n:>5}")).collect::<String>()
+        );
+    }
+}
+
+fn draw_confusion(path: &Path, confusion: &[[usize; 10]; 10]) -> Result<(), String> {
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let root = SVGBackend::new(path, (520, 520)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(&x))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "confusion matrix (rows: true, columns: predicted)",
+            ("sans-serif", 16),
+        )
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(30)
+        .build_cartesian_2d(0i32..10, 0i32..10)
+        .map_err(|x| e(&x))?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(10)
+        .y_labels(10)
+        .draw()
+        .map_err(|x| e(&x))?;
+    let most = confusion
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    for (t, row) in confusion.iter().enumerate() {
+        for (p, &n) in row.iter().enumerate() {
+            let shade = (255.0 * (1.0 - (n as f64 / most).sqrt())) as u8;
+            let colour = if t == p {
+                RGBColor(shade, 255, shade)
+            } else {
+                RGBColor(255, shade, shade)
+            };
+            let (x, y) = (p as i32, 9 - t as i32);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x, y), (x + 1, y + 1)],
+                    colour.filled(),
+                )))
+                .map_err(|x| e(&x))?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    n.to_string(),
+                    (x, y),
+                    ("sans-serif", 12),
+                )))
+                .map_err(|x| e(&x))?;
+        }
+    }
+    root.present().map_err(|x| e(&x))
+}
+
+/// Up to 40 misclassified digits, each with "true→predicted" above it.
+fn draw_digits(path: &Path, digits: &Digits, wrong: &[(usize, usize)]) -> Result<(), String> {
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let (per_row, cell, scale) = (10, 44, 1.4);
+    let rows = wrong.len().min(40).div_ceil(per_row).max(1);
+    let root = SVGBackend::new(path, ((per_row * cell) as u32, (rows * cell + 24) as u32))
+        .into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(&x))?;
+    root.draw(&Text::new(
+        "misclassified: true→predicted",
+        (4, 4),
+        ("sans-serif", 14),
+    ))
+    .map_err(|x| e(&x))?;
+    for (k, &(i, predicted)) in wrong.iter().take(40).enumerate() {
+        let (ox, oy) = (
+            (k % per_row * cell) as i32,
+            (k / per_row * cell + 24) as i32,
+        );
+        let Some(image) = digits.image(i) else {
+            continue;
+        };
+        for (p, &v) in image.iter().enumerate() {
+            if v > 0 {
+                let (x, y) = ((p % 28) as f64 * scale, (p / 28) as f64 * scale + 10.0);
+                let shade = 255 - v;
+                let square = Rectangle::new(
+                    [
+                        (ox + x as i32, oy + y as i32),
+                        (ox + (x + scale) as i32 + 1, oy + (y + scale) as i32 + 1),
+                    ],
+                    RGBColor(shade, shade, shade).filled(),
+                );
+                root.draw(&square).map_err(|x| e(&x))?;
+            }
+        }
+        let label = format!("{}→{predicted}", digits.label(i).unwrap_or(0));
+        root.draw(&Text::new(
+            label,
+            (ox + 4, oy),
+            ("sans-serif", 11).into_font().color(&RED),
+        ))
+        .map_err(|x| e(&x))?;
+    }
+    root.present().map_err(|x| e(&x))
+}
