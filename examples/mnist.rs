@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release --example mnist -- train [--data DIR] [--train N] [--test N]
 //!     [--hidden 50 | --hidden 128,64] [--epochs 15] [--batch 100] [--lr 0.1]
-//!     [--optimizer sgd|adam] [--seed 1] [--out DIR]
+//!     [--optimizer sgd|adam] [--lr-end X] [--weight-decay L] [--seed 1] [--out DIR]
 //! cargo run --release --example mnist -- evaluate --model FILE [--data DIR] [--test N]
 //! ```
 //!
@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use chainrule::data::mnist::{self, Digits, PIXELS};
 use chainrule::nn::{Activation, Mlp};
-use chainrule::optim::{Adam, Optimizer, Sgd};
+use chainrule::optim::{Adam, Optimizer, Schedule, Sgd};
 use chainrule::{Value, loss};
 use plotters::prelude::*;
 use rand::{RngExt, SeedableRng};
@@ -100,6 +100,10 @@ fn train() {
     let batch: usize = support::arg("--batch", 100).max(1);
     let rate: f64 = support::arg("--lr", 0.1);
     let optimizer: String = support::arg("--optimizer", "sgd".to_string());
+    // Optional: decay the rate linearly to --lr-end over all steps (sgd),
+    // and the lecture's L2 term as weight decay (both 0 = off).
+    let rate_end: f64 = support::arg("--lr-end", 0.0);
+    let weight_decay: f64 = support::arg("--weight-decay", 0.0);
     let seed: u64 = support::arg("--seed", 1);
     let data = load(optional("--train"), optional("--test"));
 
@@ -110,9 +114,27 @@ fn train() {
     let model = Mlp::new(&sizes, Activation::Relu, &mut rng)
         .unwrap_or_else(|e| support::fail(&e.to_string()));
     let parameters = model.parameters();
+    let steps = epochs * data.train.len().div_ceil(batch);
+    let schedule = if rate_end > 0.0 {
+        Schedule::Linear {
+            to: rate_end,
+            steps,
+        }
+    } else {
+        Schedule::Constant
+    };
     let mut step: Box<dyn Optimizer> = match optimizer.as_str() {
-        "sgd" => Box::new(Sgd::new(rate).unwrap_or_else(|e| support::fail(&e.to_string()))),
-        "adam" => Box::new(Adam::new(rate).unwrap_or_else(|e| support::fail(&e.to_string()))),
+        "sgd" => Box::new(
+            Sgd::new(rate)
+                .and_then(|s| s.schedule(schedule))
+                .and_then(|s| s.weight_decay(weight_decay))
+                .unwrap_or_else(|e| support::fail(&e.to_string())),
+        ),
+        "adam" => Box::new(
+            Adam::new(rate)
+                .and_then(|a| a.weight_decay(weight_decay))
+                .unwrap_or_else(|e| support::fail(&e.to_string())),
+        ),
         other => support::fail(&format!("--optimizer {other:?}: use sgd or adam")),
     };
     println!(

@@ -321,4 +321,15 @@ fn a_small_network_learns_the_sample_far_above_chance() {
         .count();
     // Chance is 10%; 600 digits seen twice already give several times that.
     assert!(correct > 150, "{correct} of 300 test digits right");
+
+    // A saved and reloaded model (what `mnist evaluate` reads) scores the same.
+    let path =
+        std::env::temp_dir().join(format!("chainrule-mnist-{}-model.json", std::process::id()));
+    mlp.save(&path).unwrap();
+    let loaded = Mlp::load(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    for i in 0..300 {
+        let x = inputs(&data.test, i);
+        assert_eq!(loaded.predict(&x).unwrap(), mlp.predict(&x).unwrap());
+    }
 }
