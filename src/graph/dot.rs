@@ -343,12 +343,15 @@ fn clean(label: &str) -> String {
         .collect()
 }
 
-/// micrograd's `draw_dot`: value records fed by small operation nodes.
-/// Shape `2 i` is the value of node `i`, shape `2 i + 1` its operation.
+/// micrograd's `draw_dot`: value records fed by small operation nodes
+/// (none for leaves).
 fn nodes_style(graph: &Graph, options: &DotOptions) -> Drawing {
     let numbers = options.numbers();
     let mut nodes = Vec::with_capacity(2 * graph.len());
     let mut edges = Vec::new();
+    // The shape of each graph node's value; operands come first, so an
+    // operand's shape is known by the time its consumer is drawn.
+    let mut value_shape = Vec::with_capacity(graph.len());
     for node in graph.nodes() {
         let mut fields = vec![
             node.label.as_deref().map(clean).unwrap_or_default(),
@@ -357,30 +360,33 @@ fn nodes_style(graph: &Graph, options: &DotOptions) -> Drawing {
         if options.show_grad && !node.constant {
             fields.push(format!("grad {}", numbers.format(node.grad)));
         }
+        value_shape.push(nodes.len());
         nodes.push(Shape {
             name: format!("v{}", node.id),
             kind: ShapeKind::Record(fields),
             fill: node.constant.then_some("#f2f2f2"),
         });
-        let gate = GateKind::of(node.op);
-        nodes.push(Shape {
-            name: format!("op{}", node.id),
-            kind: ShapeKind::Gate(node.op.symbol().into()),
-            fill: gate.map(GateKind::colour),
-        });
-        if gate.is_some() {
-            let op_shape = 2 * node.id + 1;
-            edges.push(arrow(op_shape, 2 * node.id));
-            edges.extend(node.operands.iter().map(|&o| arrow(2 * o, op_shape)));
+        if let Some(gate) = GateKind::of(node.op) {
+            let op_shape = nodes.len();
+            nodes.push(Shape {
+                name: format!("op{}", node.id),
+                kind: ShapeKind::Gate(node.op.symbol().into()),
+                fill: Some(gate.colour()),
+            });
+            edges.push(arrow(op_shape, value_shape[node.id]));
+            edges.extend(
+                node.operands
+                    .iter()
+                    .map(|&o| arrow(value_shape[o], op_shape)),
+            );
         }
     }
-    // Leaves have no operation: drop their empty operation shapes.
-    let keep: Vec<bool> = graph
-        .nodes()
-        .iter()
-        .flat_map(|n| [true, n.op != Op::Leaf])
-        .collect();
-    retain_shapes(nodes, edges, &keep, options.rankdir, true)
+    Drawing {
+        rankdir: options.rankdir,
+        nodes,
+        edges,
+        legend: true,
+    }
 }
 
 /// The lecture's figures: inputs as text, gates as circles, and edges that
@@ -478,39 +484,6 @@ fn arrow(from: usize, to: usize) -> Arrow {
         to,
         value: None,
         grad: None,
-    }
-}
-
-/// Keeps the shapes marked in `keep`, renumbering the edges.
-fn retain_shapes(
-    shapes: Vec<Shape>,
-    edges: Vec<Arrow>,
-    keep: &[bool],
-    rankdir: RankDir,
-    legend: bool,
-) -> Drawing {
-    let mut new_index = vec![usize::MAX; shapes.len()];
-    let mut nodes = Vec::new();
-    for (i, shape) in shapes.into_iter().enumerate() {
-        if keep[i] {
-            new_index[i] = nodes.len();
-            nodes.push(shape);
-        }
-    }
-    let edges = edges
-        .into_iter()
-        .filter(|e| keep[e.from] && keep[e.to])
-        .map(|e| Arrow {
-            from: new_index[e.from],
-            to: new_index[e.to],
-            ..e
-        })
-        .collect();
-    Drawing {
-        rankdir,
-        nodes,
-        edges,
-        legend,
     }
 }
 
