@@ -83,7 +83,8 @@ pub fn numerical_gradient<F>(f: F, at: &[f64], step: f64) -> Result<Vec<f64>, Ch
 where
     F: Fn(&[Value]) -> Value,
 {
-    validate(at, step)?;
+    check_step(step)?;
+    check_point(at)?;
     let eval = |point: &[f64]| {
         let inputs: Vec<Value> = point.iter().copied().map(Value::constant).collect();
         f(&inputs).data()
@@ -112,16 +113,21 @@ pub fn analytic_gradient<F>(f: F, at: &[f64]) -> Result<Vec<f64>, CheckError>
 where
     F: Fn(&[Value]) -> Value,
 {
-    validate(at, 1.0)?;
+    check_point(at)?;
     let inputs: Vec<Value> = at.iter().copied().map(Value::new).collect();
     f(&inputs).backward();
     Ok(inputs.iter().map(Value::grad).collect())
 }
 
-fn validate(at: &[f64], step: f64) -> Result<(), CheckError> {
-    if !(step.is_finite() && step > 0.0) {
-        return Err(CheckError::InvalidStep(step));
+fn check_step(step: f64) -> Result<f64, CheckError> {
+    if step.is_finite() && step > 0.0 {
+        Ok(step)
+    } else {
+        Err(CheckError::InvalidStep(step))
     }
+}
+
+fn check_point(at: &[f64]) -> Result<(), CheckError> {
     match at.iter().position(|x| !x.is_finite()) {
         Some(index) => Err(CheckError::NonFiniteInput {
             index,
@@ -197,8 +203,7 @@ impl GradCheck {
     ///
     /// [`CheckError::InvalidStep`] unless `step` is positive and finite.
     pub fn step(mut self, step: f64) -> Result<Self, CheckError> {
-        validate(&[], step)?;
-        self.step = step;
+        self.step = check_step(step)?;
         Ok(self)
     }
 

@@ -278,6 +278,15 @@ impl Ord for ByAddress {
     }
 }
 
+/// One weight per input, or [`EngineError::LengthMismatch`](crate::EngineError::LengthMismatch).
+fn same_length(weights: usize, inputs: usize) -> Result<(), crate::EngineError> {
+    if weights == inputs {
+        Ok(())
+    } else {
+        Err(crate::EngineError::LengthMismatch { weights, inputs })
+    }
+}
+
 /// What an n-ary node needs to know of its operands, gathered while their
 /// data is read.
 #[derive(Default)]
@@ -444,12 +453,7 @@ impl Value {
     /// assert_eq!(error, EngineError::LengthMismatch { weights: 2, inputs: 1 });
     /// ```
     pub fn try_dot(ws: &[Value], xs: &[Value]) -> Result<Value, crate::EngineError> {
-        if ws.len() != xs.len() {
-            return Err(crate::EngineError::LengthMismatch {
-                weights: ws.len(),
-                inputs: xs.len(),
-            });
-        }
+        same_length(ws.len(), xs.len())?;
         let mut summary = Operands::default();
         let data = op::dot_forward(
             ws.iter()
@@ -486,12 +490,7 @@ impl Value {
     /// [`EngineError::LengthMismatch`](crate::EngineError::LengthMismatch)
     /// if the lengths differ.
     pub fn dot_const(ws: &[Value], xs: &[f64]) -> Result<Value, crate::EngineError> {
-        if ws.len() != xs.len() {
-            return Err(crate::EngineError::LengthMismatch {
-                weights: ws.len(),
-                inputs: xs.len(),
-            });
-        }
+        same_length(ws.len(), xs.len())?;
         let mut summary = Operands::default();
         let data = op::dot_forward(ws.iter().map(|w| summary.read(w)).zip(xs.iter().copied()));
         Ok(Value::nary(
