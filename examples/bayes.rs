@@ -107,19 +107,18 @@ fn main() {
     let path = out.join("bayes-posterior.svg");
     support::save_plot(
         &path,
-        support::plot::lines(
-            &path,
+        chainrule::plot::lines(
             "logistic regression learns the posterior",
             "step",
             &[
                 (
                     "P(woman | bibim)",
-                    history.iter().map(|h| (h.0, h.1)).collect(),
+                    history.iter().map(|h| (h.0, h.1)).collect::<Vec<_>>(),
                 ),
                 ("2/3 (Bayes)", vec![(0.0, 2.0 / 3.0), (300.0, 2.0 / 3.0)]),
                 (
                     "P(woman | naengmyeon)",
-                    history.iter().map(|h| (h.0, h.2)).collect(),
+                    history.iter().map(|h| (h.0, h.2)).collect::<Vec<_>>(),
                 ),
                 ("3/7 (Bayes)", vec![(0.0, 3.0 / 7.0), (300.0, 3.0 / 7.0)]),
             ],

@@ -108,18 +108,21 @@ fn main() {
     let xs = |from: f64, to: f64| (0..=400).map(move |i| from + (to - from) * i as f64 / 400.0);
     support::save_plot(
         &path,
-        support::plot::lines(
-            &path,
+        chainrule::plot::lines(
             "density of sales (mean 32) and likelihood of the mean given 34 sold",
             "sales / mean",
             &[
                 (
                     "density p(x | mean 32)",
-                    xs(22.0, 42.0).map(|x| (x, density(x, 32.0, sd))).collect(),
+                    xs(22.0, 42.0)
+                        .map(|x| (x, density(x, 32.0, sd)))
+                        .collect::<Vec<_>>(),
                 ),
                 (
                     "likelihood L(mean | x = 34)",
-                    xs(22.0, 42.0).map(|m| (m, density(34.0, m, sd))).collect(),
+                    xs(22.0, 42.0)
+                        .map(|m| (m, density(34.0, m, sd)))
+                        .collect::<Vec<_>>(),
                 ),
             ],
         ),
@@ -127,13 +130,15 @@ fn main() {
     let fit = out.join("likelihood-fit.svg");
     support::save_plot(
         &fit,
-        support::plot::lines(
-            &fit,
+        chainrule::plot::lines(
             "gradient descent on the negative log-likelihood",
             "step",
             &[
-                ("mean", history.iter().map(|h| (h.0, h.1)).collect()),
-                ("sd", history.iter().map(|h| (h.0, h.2)).collect()),
+                (
+                    "mean",
+                    history.iter().map(|h| (h.0, h.1)).collect::<Vec<_>>(),
+                ),
+                ("sd", history.iter().map(|h| (h.0, h.2)).collect::<Vec<_>>()),
             ],
         ),
     );

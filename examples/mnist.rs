@@ -15,14 +15,13 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use chainrule::data::mnist::{self, Digits, PIXELS};
 use chainrule::nn::{Activation, Mlp};
 use chainrule::optim::{Adam, Optimizer, Schedule, Sgd};
 use chainrule::{Value, loss};
-use plotters::prelude::*;
 use rand::{RngExt, SeedableRng};
 
 fn main() {
@@ -217,8 +216,7 @@ fn train() {
     let curves = out.join("mnist-training.svg");
     support::save_plot(
         &curves,
-        support::plot::lines(
-            &curves,
+        chainrule::plot::lines(
             "MNIST training",
             "epoch",
             &[
@@ -228,7 +226,7 @@ fn train() {
                         .iter()
                         .enumerate()
                         .map(|(e, &l)| (e as f64 + 1.0, l))
-                        .collect(),
+                        .collect::<Vec<_>>(),
                 ),
                 (
                     "train accuracy",
@@ -236,7 +234,7 @@ fn train() {
                         .iter()
                         .enumerate()
                         .map(|(e, &a)| (e as f64 + 1.0, a))
-                        .collect(),
+                        .collect::<Vec<_>>(),
                 ),
                 (
                     "test accuracy",
@@ -244,16 +242,29 @@ fn train() {
                         .iter()
                         .enumerate()
                         .map(|(e, &a)| (e as f64 + 1.0, a))
-                        .collect(),
+                        .collect::<Vec<_>>(),
                 ),
             ],
         ),
     );
     let (_, confusion, wrong) = assess(&model, &data.test);
     let confusion_path = out.join("mnist-confusion.svg");
-    support::save_plot(&confusion_path, draw_confusion(&confusion_path, &confusion));
+    support::save_plot(&confusion_path, chainrule::plot::confusion(&confusion));
     let wrong_path = out.join("mnist-misclassified.svg");
-    support::save_plot(&wrong_path, draw_digits(&wrong_path, &data.test, &wrong));
+    let captions: Vec<String> = wrong
+        .iter()
+        .map(|&(i, predicted)| format!("{}→{predicted}", data.test.label(i).unwrap_or(0)))
+        .collect();
+    let images: Vec<(&[u8], &str)> = wrong
+        .iter()
+        .zip(&captions)
+        .take(40)
+        .filter_map(|(&(i, _), caption)| Some((data.test.image(i)?, caption.as_str())))
+        .collect();
+    support::save_plot(
+        &wrong_path,
+        chainrule::plot::digits("misclassified: true→predicted", &images),
+    );
     println!(
         "model: {}\nplots: {}, {}, {}",
         model_path.display(),
@@ -289,106 +300,4 @@ fn evaluate() {
             row.iter().map(|n| format!("{n:>5}")).collect::<String>()
         );
     }
-}
-
-fn draw_confusion(path: &Path, confusion: &[[usize; 10]; 10]) -> Result<(), String> {
-    let e = |e: &dyn std::fmt::Display| e.to_string();
-    let root = SVGBackend::new(path, (520, 520)).into_drawing_area();
-    root.fill(&WHITE).map_err(|x| e(&x))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "confusion matrix (rows: true, columns: predicted)",
-            ("sans-serif", 16),
-        )
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(30)
-        .build_cartesian_2d(0i32..10, 0i32..10)
-        .map_err(|x| e(&x))?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_labels(10)
-        .y_labels(10)
-        .draw()
-        .map_err(|x| e(&x))?;
-    let most = confusion
-        .iter()
-        .flatten()
-        .copied()
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    for (t, row) in confusion.iter().enumerate() {
-        for (p, &n) in row.iter().enumerate() {
-            let shade = (255.0 * (1.0 - (n as f64 / most).sqrt())) as u8;
-            let colour = if t == p {
-                RGBColor(shade, 255, shade)
-            } else {
-                RGBColor(255, shade, shade)
-            };
-            let (x, y) = (p as i32, 9 - t as i32);
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(x, y), (x + 1, y + 1)],
-                    colour.filled(),
-                )))
-                .map_err(|x| e(&x))?;
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    n.to_string(),
-                    (x, y),
-                    ("sans-serif", 12),
-                )))
-                .map_err(|x| e(&x))?;
-        }
-    }
-    root.present().map_err(|x| e(&x))
-}
-
-/// Up to 40 misclassified digits, each with "true→predicted" above it.
-fn draw_digits(path: &Path, digits: &Digits, wrong: &[(usize, usize)]) -> Result<(), String> {
-    let e = |e: &dyn std::fmt::Display| e.to_string();
-    let (per_row, cell, scale) = (10, 44, 1.4);
-    let rows = wrong.len().min(40).div_ceil(per_row).max(1);
-    let root = SVGBackend::new(path, ((per_row * cell) as u32, (rows * cell + 24) as u32))
-        .into_drawing_area();
-    root.fill(&WHITE).map_err(|x| e(&x))?;
-    root.draw(&Text::new(
-        "misclassified: true→predicted",
-        (4, 4),
-        ("sans-serif", 14),
-    ))
-    .map_err(|x| e(&x))?;
-    for (k, &(i, predicted)) in wrong.iter().take(40).enumerate() {
-        let (ox, oy) = (
-            (k % per_row * cell) as i32,
-            (k / per_row * cell + 24) as i32,
-        );
-        let Some(image) = digits.image(i) else {
-            continue;
-        };
-        for (p, &v) in image.iter().enumerate() {
-            if v > 0 {
-                let (x, y) = ((p % 28) as f64 * scale, (p / 28) as f64 * scale + 10.0);
-                let shade = 255 - v;
-                let square = Rectangle::new(
-                    [
-                        (ox + x as i32, oy + y as i32),
-                        (ox + (x + scale) as i32 + 1, oy + (y + scale) as i32 + 1),
-                    ],
-                    RGBColor(shade, shade, shade).filled(),
-                );
-                root.draw(&square).map_err(|x| e(&x))?;
-            }
-        }
-        let label = format!("{}→{predicted}", digits.label(i).unwrap_or(0));
-        root.draw(&Text::new(
-            label,
-            (ox + 4, oy),
-            ("sans-serif", 11).into_font().color(&RED),
-        ))
-        .map_err(|x| e(&x))?;
-    }
-    root.present().map_err(|x| e(&x))
 }

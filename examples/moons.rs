@@ -86,8 +86,7 @@ fn main() {
     let boundary = out.join("moons-boundary.svg");
     support::save_plot(
         &boundary,
-        support::plot::decision_boundary(
-            &boundary,
+        chainrule::plot::decision_boundary(
             "decision boundary",
             &data.points,
             &data.labels,
@@ -97,8 +96,7 @@ fn main() {
     let curve = out.join("moons-training.svg");
     support::save_plot(
         &curve,
-        support::plot::curves(
-            &curve,
+        chainrule::plot::curves(
             "training",
             "step",
             &[("loss", &losses), ("accuracy", &accuracies)],

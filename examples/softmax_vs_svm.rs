@@ -79,8 +79,7 @@ fn main() {
     let path = out.join("softmax-vs-svm.svg");
     support::save_plot(
         &path,
-        support::plot::lines(
-            &path,
+        chainrule::plot::lines(
             "loss for the cat image as its cat score grows (car 5.1, frog -1.7)",
             "cat score",
             &[

@@ -44,7 +44,10 @@ pub mod data;
 pub mod engine;
 pub mod graph;
 pub mod nn;
+#[cfg(feature = "plot")]
+pub mod plot;
 
 pub use engine::check;
 pub use engine::{Anomaly, AnomalyKind, EngineError, Op, Value};
+pub use graph::Svg;
 pub use nn::{loss, optim};

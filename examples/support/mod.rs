@@ -2,8 +2,6 @@
 //! and progress. Each example uses some of it.
 #![allow(dead_code)]
 
-pub mod plot;
-
 use std::path::{Path, PathBuf};
 
 use chainrule::Value;
@@ -59,9 +57,12 @@ impl Progress {
     }
 }
 
-/// Writes a plot (or says why not) and names the file.
-pub fn save_plot(path: &Path, result: Result<(), String>) {
-    if let Err(error) = result {
+/// Writes a plot to `path`, or stops saying why it could not.
+pub fn save_plot(path: &Path, plot: Result<chainrule::Svg, chainrule::plot::PlotError>) {
+    let written = plot
+        .map_err(|e| e.to_string())
+        .and_then(|svg| svg.save(path).map_err(|e| e.to_string()));
+    if let Err(error) = written {
         fail(&format!("cannot draw {}: {error}", path.display()));
     }
 }
@@ -104,7 +105,7 @@ pub fn draw(dir: &Path, name: &str, value: &Value, options: &DotOptions) {
         let svg = graph
             .to_svg(&options)
             .unwrap_or_else(|e| fail(&e.to_string()));
-        for (extension, contents) in [("dot", dot), ("svg", svg)] {
+        for (extension, contents) in [("dot", dot), ("svg", svg.into_string())] {
             let path = dir.join(format!("{name}-{suffix}.{extension}"));
             if let Err(error) = std::fs::write(&path, contents) {
                 fail(&format!("cannot write {}: {error}", path.display()));

@@ -29,10 +29,12 @@
 
 mod dot;
 mod notebook;
+mod picture;
 mod svg;
 mod view;
 
 pub use dot::{DEFAULT_NODE_LIMIT, DotOptions, NumberFormat, RankDir, Renderer, Style};
+pub use picture::Svg;
 pub use svg::graphviz_installed;
 pub use view::{Graph, GraphNode};
 

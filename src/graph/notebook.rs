@@ -9,7 +9,7 @@ use super::dot::DotOptions;
 use super::view::Graph;
 use crate::Value;
 
-fn block(mime: &str, content: &str) -> String {
+pub(super) fn block(mime: &str, content: &str) -> String {
     format!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT\n")
 }
 
@@ -24,7 +24,7 @@ impl Graph {
     /// What [`Graph::evcxr_display`] prints.
     pub fn evcxr_content(&self) -> String {
         let picture = match self.to_svg(&DotOptions::default()) {
-            Ok(svg) => block("image/svg+xml", &svg),
+            Ok(svg) => block("image/svg+xml", svg.as_str()),
             Err(error) => block("text/plain", &error.to_string()),
         };
         picture + &block("text/plain", &self.summary())

@@ -14,6 +14,7 @@ use layout::topo::layout::VisualGraph;
 
 use super::GraphError;
 use super::dot::{DotOptions, Drawing, GateKind, RankDir, Renderer, ShapeKind};
+use super::picture::Svg;
 use super::view::Graph;
 
 /// Separates an edge's value from its gradient in the pure-Rust renderer's
@@ -25,7 +26,8 @@ const GRAD_MARKS: [char; 2] = ['\u{2190}', '\u{2191}']; // ← for left to right
 impl Graph {
     /// The graph drawn as SVG, by the renderer the options choose
     /// ([`Renderer::Auto`] by default: Graphviz's `dot` when it is on
-    /// `PATH`, otherwise the pure-Rust `layout-rs`).
+    /// `PATH`, otherwise the pure-Rust `layout-rs`). The [`Svg`] reads as
+    /// a `&str` and shows inline in a notebook.
     ///
     /// ```
     /// use chainrule::Value;
@@ -45,13 +47,14 @@ impl Graph {
     /// [`GraphError::GraphvizMissing`] when [`Renderer::Graphviz`] is asked
     /// for and `dot` is not installed; [`GraphError::GraphvizFailed`] when
     /// `dot` fails.
-    pub fn to_svg(&self, options: &DotOptions) -> Result<String, GraphError> {
-        match options.renderer_choice() {
-            Renderer::Graphviz => self.svg_by_graphviz(options),
-            Renderer::PureRust => Ok(svg_by_layout(&self.drawing(options)?)),
-            Renderer::Auto if graphviz_installed() => self.svg_by_graphviz(options),
-            Renderer::Auto => Ok(svg_by_layout(&self.drawing(options)?)),
-        }
+    pub fn to_svg(&self, options: &DotOptions) -> Result<Svg, GraphError> {
+        let text = match options.renderer_choice() {
+            Renderer::Graphviz => self.svg_by_graphviz(options)?,
+            Renderer::PureRust => svg_by_layout(&self.drawing(options)?),
+            Renderer::Auto if graphviz_installed() => self.svg_by_graphviz(options)?,
+            Renderer::Auto => svg_by_layout(&self.drawing(options)?),
+        };
+        Ok(Svg::from(text))
     }
 
     fn svg_by_graphviz(&self, options: &DotOptions) -> Result<String, GraphError> {

@@ -1,0 +1,362 @@
+//! Charts as [`Svg`]: training curves, function plots, a decision boundary,
+//! a confusion matrix and a grid of digits, for examples and notebooks.
+//!
+//! Drawn with `plotters`' SVG backend, which writes text as SVG `<text>`
+//! and needs no system fonts. The charts show inline in evcxr when they are
+//! the last expression of a cell, and [`Svg::save`] writes them to a file.
+//! Non-finite points are left out rather than breaking the axes.
+//!
+//! ```
+//! use chainrule::plot;
+//!
+//! let loss = [2.3, 1.1, 0.7, 0.5, 0.45];
+//! let svg = plot::curves("training", "step", &[("loss", &loss)]).unwrap();
+//! assert!(svg.contains("<svg") && svg.contains("training"));
+//! ```
+//!
+//! This module is the `plot` feature (on by default); turn default features
+//! off to build chainrule without `plotters`.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use thiserror::Error;
+
+use crate::graph::Svg;
+
+/// What went wrong drawing a chart.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PlotError {
+    /// `plotters` could not draw the chart.
+    #[error("cannot draw the chart: {0}")]
+    Drawing(String),
+    /// An image given to [`digits`] is not 28 × 28 bytes.
+    #[error("image {index} has {len} bytes; digits draws 28 x 28 = 784-byte images")]
+    ImageSize {
+        /// Position of the image in the list.
+        index: usize,
+        /// Its length in bytes.
+        len: usize,
+    },
+}
+
+fn drawing(error: impl std::fmt::Display) -> PlotError {
+    PlotError::Drawing(error.to_string())
+}
+
+/// Draws on an SVG canvas of `size` pixels and returns the picture.
+fn canvas(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), PlotError>,
+) -> Result<Svg, PlotError> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        root.fill(&WHITE).map_err(drawing)?;
+        draw(&root)?;
+        root.present().map_err(drawing)?;
+    }
+    Ok(Svg::from(text))
+}
+
+const COLOURS: [RGBColor; 6] = [
+    RGBColor(214, 39, 40),
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(140, 86, 75),
+];
+
+/// Curves over steps (x = 0, 1, 2, …), one colour each, on one chart.
+///
+/// ```
+/// let svg = chainrule::plot::curves("training", "epoch", &[
+///     ("loss", &[1.0, 0.5, 0.25]),
+///     ("accuracy", &[0.5, 0.8, 0.9]),
+/// ]).unwrap();
+/// assert!(svg.contains("accuracy"));
+/// ```
+///
+/// # Errors
+///
+/// [`PlotError::Drawing`] if `plotters` fails.
+pub fn curves<S: AsRef<str>, Y: AsRef<[f64]>>(
+    title: &str,
+    x_label: &str,
+    series: &[(S, Y)],
+) -> Result<Svg, PlotError> {
+    let points: Vec<(&str, Vec<(f64, f64)>)> = series
+        .iter()
+        .map(|(name, ys)| {
+            let points = ys.as_ref().iter().enumerate();
+            (name.as_ref(), points.map(|(x, &y)| (x as f64, y)).collect())
+        })
+        .collect();
+    lines(title, x_label, &points)
+}
+
+/// Lines through `(x, y)` points, one colour each, on one chart; the y axis
+/// includes 0.
+///
+/// ```
+/// let square: Vec<(f64, f64)> = (-10..=10).map(|i| i as f64 / 5.0).map(|x| (x, x * x)).collect();
+/// let svg = chainrule::plot::lines("x²", "x", &[("x²", &square)]).unwrap();
+/// assert!(svg.contains("<polyline") || svg.contains("<path"));
+/// ```
+///
+/// # Errors
+///
+/// [`PlotError::Drawing`] if `plotters` fails.
+pub fn lines<S: AsRef<str>, P: AsRef<[(f64, f64)]>>(
+    title: &str,
+    x_label: &str,
+    series: &[(S, P)],
+) -> Result<Svg, PlotError> {
+    let finite = || {
+        series
+            .iter()
+            .flat_map(|(_, ps)| ps.as_ref().iter().copied())
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+    };
+    let (x0, x1) = range(finite().map(|p| p.0));
+    let (y0, y1) = range(finite().map(|p| p.1).chain([0.0]));
+    let (y0, y1) = (y0, y1 + 0.05 * (y1 - y0));
+    canvas((640, 400), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(35)
+            .y_label_area_size(55)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(drawing)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .draw()
+            .map_err(drawing)?;
+        for (i, (name, points)) in series.iter().enumerate() {
+            let colour = COLOURS[i % COLOURS.len()];
+            let finite = points
+                .as_ref()
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite());
+            chart
+                .draw_series(LineSeries::new(finite, colour.stroke_width(2)))
+                .map_err(drawing)?
+                .label(name.as_ref())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                });
+        }
+        if !series.is_empty() {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(drawing)?;
+        }
+        Ok(())
+    })
+}
+
+/// The smallest and largest of `values`, widened when they are equal or
+/// there are none, so an axis always has a length.
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if lo < hi {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo - 1.0, lo + 1.0)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+/// A two-class decision boundary: the plane coloured by the sign of
+/// `score(x, y)` (blue where positive, red otherwise), with the points on
+/// top, blue for label > 0 and red otherwise. Points and labels pair up as
+/// `zip` does.
+///
+/// ```
+/// let points = [[0.0, 0.0], [1.0, 1.0]];
+/// let svg = chainrule::plot::decision_boundary("x + y > 1", &points, &[-1.0, 1.0], |x, y| x + y - 1.0)
+///     .unwrap();
+/// assert!(svg.contains("<circle"));
+/// ```
+///
+/// # Errors
+///
+/// [`PlotError::Drawing`] if `plotters` fails.
+pub fn decision_boundary(
+    title: &str,
+    points: &[[f64; 2]],
+    labels: &[f64],
+    score: impl Fn(f64, f64) -> f64,
+) -> Result<Svg, PlotError> {
+    let padded = |(lo, hi): (f64, f64)| (lo - 0.25, hi + 0.25);
+    let (x0, x1) = padded(range(points.iter().map(|p| p[0]).filter(|v| v.is_finite())));
+    let (y0, y1) = padded(range(points.iter().map(|p| p[1]).filter(|v| v.is_finite())));
+    canvas((560, 480), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(drawing)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .draw()
+            .map_err(drawing)?;
+        const CELLS: usize = 80;
+        let (dx, dy) = ((x1 - x0) / CELLS as f64, (y1 - y0) / CELLS as f64);
+        let cells = (0..CELLS).flat_map(|i| (0..CELLS).map(move |j| (i, j)));
+        chart
+            .draw_series(cells.map(|(i, j)| {
+                let (x, y) = (x0 + i as f64 * dx, y0 + j as f64 * dy);
+                let colour = if score(x + dx / 2.0, y + dy / 2.0) > 0.0 {
+                    RGBColor(198, 219, 239)
+                } else {
+                    RGBColor(252, 208, 200)
+                };
+                Rectangle::new([(x, y), (x + dx, y + dy)], colour.filled())
+            }))
+            .map_err(drawing)?;
+        chart
+            .draw_series(points.iter().zip(labels).map(|(p, &l)| {
+                let colour = if l > 0.0 { COLOURS[1] } else { COLOURS[0] };
+                Circle::new((p[0], p[1]), 4, colour.filled())
+            }))
+            .map_err(drawing)?;
+        Ok(())
+    })
+}
+
+/// A confusion matrix: `matrix[t][p]` counts the samples of true class `t`
+/// predicted as `p`; the diagonal is green, mistakes red, darker for more.
+///
+/// ```
+/// let matrix = [[5, 1], [0, 4]];
+/// let svg = chainrule::plot::confusion(&matrix).unwrap();
+/// assert!(svg.contains(">5<") && svg.contains(">4<"));
+/// ```
+///
+/// # Errors
+///
+/// [`PlotError::Drawing`] if `plotters` fails.
+pub fn confusion<R: AsRef<[usize]>>(matrix: &[R]) -> Result<Svg, PlotError> {
+    let n = matrix
+        .iter()
+        .map(|row| row.as_ref().len())
+        .chain([matrix.len(), 1])
+        .max()
+        .unwrap_or(1) as i32;
+    let most = matrix
+        .iter()
+        .flat_map(|row| row.as_ref().iter().copied())
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    canvas((520, 520), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                "confusion matrix (rows: true, columns: predicted)",
+                ("sans-serif", 16),
+            )
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(30)
+            .build_cartesian_2d(0..n, 0..n)
+            .map_err(drawing)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(n as usize)
+            .y_labels(n as usize)
+            .y_label_formatter(&|y| (n - 1 - y).to_string())
+            .draw()
+            .map_err(drawing)?;
+        for (t, row) in matrix.iter().enumerate() {
+            for (p, &count) in row.as_ref().iter().enumerate() {
+                let shade = (255.0 * (1.0 - (count as f64 / most).sqrt())) as u8;
+                let colour = if t == p {
+                    RGBColor(shade, 255, shade)
+                } else {
+                    RGBColor(255, shade, shade)
+                };
+                let (x, y) = (p as i32, n - 1 - t as i32);
+                let cell = Rectangle::new([(x, y), (x + 1, y + 1)], colour.filled());
+                chart.draw_series(std::iter::once(cell)).map_err(drawing)?;
+                let text = Text::new(count.to_string(), (x, y + 1), ("sans-serif", 12));
+                chart.draw_series(std::iter::once(text)).map_err(drawing)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A grid of 28 × 28 greyscale digits (bytes, 0 = white), ten to a row,
+/// each with its caption above it in red (say "7→1" for a 7 read as 1).
+///
+/// ```
+/// let blank = [0u8; 784];
+/// let mut bar = [0u8; 784];
+/// bar[14 * 28..15 * 28].fill(255);
+/// let svg = chainrule::plot::digits("two images", &[(&blank, "blank"), (&bar, "bar")]).unwrap();
+/// assert!(svg.contains("blank") && svg.contains("<rect"));
+/// ```
+///
+/// # Errors
+///
+/// [`PlotError::ImageSize`] for an image that is not 784 bytes;
+/// [`PlotError::Drawing`] if `plotters` fails.
+pub fn digits(title: &str, images: &[(&[u8], &str)]) -> Result<Svg, PlotError> {
+    const SIDE: usize = 28;
+    if let Some((index, (image, _))) = images
+        .iter()
+        .enumerate()
+        .find(|(_, (image, _))| image.len() != SIDE * SIDE)
+    {
+        return Err(PlotError::ImageSize {
+            index,
+            len: image.len(),
+        });
+    }
+    let (per_row, cell, scale) = (10, 44, 1.4);
+    let rows = images.len().div_ceil(per_row).max(1);
+    let size = ((per_row * cell) as u32, (rows * cell + 24) as u32);
+    canvas(size, |root| {
+        root.draw(&Text::new(title, (4, 4), ("sans-serif", 14)))
+            .map_err(drawing)?;
+        for (k, (image, caption)) in images.iter().enumerate() {
+            let (ox, oy) = (
+                (k % per_row * cell) as i32,
+                (k / per_row * cell + 24) as i32,
+            );
+            for (p, &v) in image.iter().enumerate() {
+                if v == 0 {
+                    continue;
+                }
+                let (x, y) = ((p % SIDE) as f64 * scale, (p / SIDE) as f64 * scale + 10.0);
+                let shade = 255 - v;
+                let square = Rectangle::new(
+                    [
+                        (ox + x as i32, oy + y as i32),
+                        (ox + (x + scale) as i32 + 1, oy + (y + scale) as i32 + 1),
+                    ],
+                    RGBColor(shade, shade, shade).filled(),
+                );
+                root.draw(&square).map_err(drawing)?;
+            }
+            let font = ("sans-serif", 11).into_font().color(&COLOURS[0]);
+            root.draw(&Text::new(*caption, (ox + 4, oy), font))
+                .map_err(drawing)?;
+        }
+        Ok(())
+    })
+}
