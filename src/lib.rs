@@ -33,6 +33,12 @@
 //! [`check`] computes the lecture's numerical gradient (central differences)
 //! and compares backprop against it, like `torch.autograd.gradcheck`.
 //!
+//! ## Learning the lecture
+//!
+//! The [`guide`] walks the lecture's path chapter by chapter, from the
+//! apple-shopping graph to an MLP on MNIST; every code block in it is a
+//! test. The same path runs as evcxr notebooks in `docs/notebooks/`.
+//!
 //! ## When values go bad
 //!
 //! Values follow IEEE arithmetic (`ln 0 = -inf`, `ln -1 = NaN`) and nothing
@@ -43,6 +49,7 @@
 pub mod data;
 pub mod engine;
 pub mod graph;
+pub mod guide;
 pub mod nn;
 #[cfg(feature = "plot")]
 pub mod plot;
