@@ -73,3 +73,25 @@ fn a_million_squares_drop_iteratively() {
     assert_eq!(y.data(), 1.0);
     drop(y);
 }
+
+#[test]
+fn a_million_shared_list_links_build_backprop_and_drop() {
+    // Each link holds the previous node in a shared list that only it
+    // holds: the last holder of a list must unlink it iteratively too.
+    use std::rc::Rc;
+    let x = Value::new(1.0);
+    let one: Rc<[f64]> = Rc::from([1.0]);
+    let mut y = x.clone();
+    for i in 0..DEPTH {
+        let list: Rc<[Value]> = Rc::from([y]);
+        y = if i % 2 == 0 {
+            Value::dot_const_shared(&list, &one).unwrap()
+        } else {
+            Value::dot_shared(&list, &Rc::from([Value::constant(1.0)])).unwrap()
+        };
+    }
+    y.backward();
+    assert_eq!((y.data(), x.grad()), (1.0, 1.0));
+    drop(y);
+    assert_eq!(x.data(), 1.0);
+}

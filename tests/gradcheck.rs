@@ -5,6 +5,7 @@
 use chainrule::Value;
 use chainrule::check::{CheckError, GradCheck, gradcheck, numerical_gradient};
 use proptest::prelude::*;
+use std::rc::Rc;
 
 #[test]
 fn numerical_gradient_is_approximate_in_both_directions() {
@@ -136,6 +137,11 @@ enum Step {
     AddConst(usize, f64),
     MulConst(usize, f64),
     DotConst(Vec<(usize, f64)>),
+    /// Two `dot_const_shared` nodes over one weight list (the constants
+    /// forwards, then backwards): backward gathers such lists' shares.
+    DotConstShared(Vec<(usize, f64)>),
+    /// Two `dot_shared` nodes over one weight list and one input list.
+    DotShared(Vec<(usize, usize)>),
     /// Labels a node (which gives it an `Extra`, as n-ary nodes have).
     Label(usize),
 }
@@ -164,6 +170,8 @@ fn step() -> impl Strategy<Value = Step> {
         (i(), -3.0..3.0f64).prop_map(|(a, k)| Step::AddConst(a, k)),
         (i(), -3.0..3.0f64).prop_map(|(a, k)| Step::MulConst(a, k)),
         prop::collection::vec((i(), -2.0..2.0f64), 1..5).prop_map(Step::DotConst),
+        prop::collection::vec((i(), -2.0..2.0f64), 1..5).prop_map(Step::DotConstShared),
+        prop::collection::vec((i(), i()), 1..5).prop_map(Step::DotShared),
         i().prop_map(Step::Label),
     ]
 }
@@ -223,6 +231,19 @@ fn build(program: &[Step], inputs: &[Value]) -> (Value, bool) {
                 let ws: Vec<Value> = pairs.iter().map(|(w, _)| at(w)).collect();
                 let cs: Vec<f64> = pairs.iter().map(|&(_, c)| c).collect();
                 Value::dot_const(&ws, &cs).unwrap()
+            }
+            Step::DotConstShared(pairs) => {
+                let ws: Rc<[Value]> = pairs.iter().map(|(w, _)| at(w)).collect();
+                let cs: Rc<[f64]> = pairs.iter().map(|&(_, c)| c).collect();
+                let rev: Rc<[f64]> = cs.iter().rev().copied().collect();
+                Value::dot_const_shared(&ws, &cs).unwrap()
+                    + Value::dot_const_shared(&ws, &rev).unwrap()
+            }
+            Step::DotShared(pairs) => {
+                let ws: Rc<[Value]> = pairs.iter().map(|(w, _)| at(w)).collect();
+                let xs: Rc<[Value]> = pairs.iter().map(|(_, x)| at(x)).collect();
+                let rev: Rc<[Value]> = xs.iter().rev().cloned().collect();
+                Value::dot_shared(&ws, &xs).unwrap() + Value::dot_shared(&ws, &rev).unwrap()
             }
             Step::Label(a) => at(a).with_label("labelled") * 1.0,
         };

@@ -15,10 +15,12 @@
 //! node's own mark and count. Marks and counts are back to zero after each
 //! walk.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::rc::Rc;
 
 use super::op::Op;
-use super::value::{Node, Value};
+use super::value::{Many, Node, Value};
 
 /// Which nodes a walk schedules (marks, counts and processes).
 #[derive(Copy, Clone, PartialEq, Eq)]
@@ -69,10 +71,22 @@ fn count_consumers(root: &Value, walk: Walk) -> bool {
         // An n-ary gate knows whether any operand is a gate (a labelled
         // binary node has an `Extra` too, which says nothing of lhs and rhs).
         let nary = matches!(node.op, Op::Sum | Op::Dot | Op::DotConst);
-        if walk == Walk::Backward && nary && node.extra.as_ref().is_some_and(|e| !e.gate_operands) {
-            continue; // operands are all leaves or constants: nothing to schedule
+        let mut operands: &mut dyn Iterator<Item = &Value> = &mut node.operands();
+        let mut inputs_only;
+        if walk == Walk::Backward
+            && nary
+            && let Some(extra) = node.extra.as_ref()
+        {
+            if !extra.gate_operands {
+                continue; // operands are all leaves or constants: nothing to schedule
+            }
+            if !extra.gate_many {
+                // A neuron's weights are leaves; its inputs are gates.
+                inputs_only = extra.inputs.iter();
+                operands = &mut inputs_only;
+            }
         }
-        for operand in node.operands() {
+        for operand in operands {
             let mut inner = operand.0.borrow_mut();
             if !walk.schedules(&inner) {
                 continue;
@@ -155,11 +169,13 @@ impl Value {
         count_consumers(self, Walk::Backward);
         self.0.borrow_mut().grad = 1.0;
         let mut ready = vec![self.clone()];
+        let mut shared = SharedSums::default();
         while let Some(value) = ready.pop() {
             let mut node = value.0.borrow_mut();
             node.visited = false;
-            propagate(&node, &mut ready);
+            propagate(&node, &mut ready, &mut shared);
         }
+        shared.add_to_leaves();
     }
 
     /// Every node `self` depends on, itself included, in topological order:
@@ -239,7 +255,7 @@ impl Value {
 /// Operands are other nodes than `node` (a graph has no cycles), so the
 /// mutable borrows here never meet the caller's borrow of `node`; the
 /// same operand twice (`a * a`) is borrowed twice in turn, never at once.
-fn propagate(node: &Node, ready: &mut Vec<Value>) {
+fn propagate(node: &Node, ready: &mut Vec<Value>, shared: &mut SharedSums) {
     // A zero upstream gradient contributes nothing; skipping the products
     // also keeps 0 * inf from turning a dead branch into NaN.
     let upstream = node.grad;
@@ -267,19 +283,33 @@ fn propagate(node: &Node, ready: &mut Vec<Value>) {
             }
         }
         Op::Dot => {
-            let many = node.extra.as_ref().map_or(&[][..], |e| &e.many);
-            let (ws, xs) = many.split_at(many.len() / 2);
-            for (w, x) in ws.iter().zip(xs) {
+            let Some(extra) = node.extra.as_ref() else {
+                return;
+            };
+            for (w, x) in extra.many.iter().zip(extra.inputs.iter()) {
                 let (wd, xd) = (w.data(), x.data());
                 give(w, upstream * xd);
                 give(x, upstream * wd);
             }
         }
         Op::DotConst => {
-            if let Some(extra) = node.extra.as_ref() {
-                for (w, &c) in extra.many.iter().zip(extra.constants.iter()) {
-                    give(w, upstream * c);
+            let Some(extra) = node.extra.as_ref() else {
+                return;
+            };
+            if !extra.gate_operands {
+                // Only leaves can take a gradient here, and a leaf is never
+                // scheduled: nothing to count down, so a dead node is done
+                // and a shared list's share can wait in its buffer.
+                if !live {
+                    return;
                 }
+                if let Many::Shared(list) = &extra.many {
+                    shared.add(list, upstream, &extra.constants);
+                    return;
+                }
+            }
+            for (w, &c) in extra.many.iter().zip(extra.constants.iter()) {
+                give(w, upstream * c);
             }
         }
         op => {
@@ -296,6 +326,45 @@ fn propagate(node: &Node, ready: &mut Vec<Value>) {
             give(lhs, upstream * da);
             if let Some(rhs) = rhs {
                 give(rhs, upstream * db);
+            }
+        }
+    }
+}
+
+/// Backward's buffers for `DotConst` nodes over shared lists of leaves
+/// ([`Value::dot_const_shared`]): for each list, `Σ upstream × c` over its
+/// nodes, gathered in contiguous memory and added to the leaves once at the
+/// end of the pass. A neuron meets every sample of a batch with the same
+/// weights; this touches each weight once per pass instead of once per
+/// sample. Deferring is sound because nothing reads a leaf's gradient
+/// during the pass.
+#[derive(Default)]
+struct SharedSums {
+    /// List address → position in `sums`.
+    index: HashMap<*const Value, usize>,
+    sums: Vec<(Rc<[Value]>, Vec<f64>)>,
+}
+
+impl SharedSums {
+    fn add(&mut self, list: &Rc<[Value]>, upstream: f64, constants: &[f64]) {
+        let next = self.sums.len();
+        let at = *self.index.entry(list.as_ptr()).or_insert(next);
+        if at == next {
+            self.sums.push((Rc::clone(list), vec![0.0; list.len()]));
+        }
+        let sums = &mut self.sums[at].1;
+        for (sum, &c) in sums.iter_mut().zip(constants) {
+            *sum += upstream * c;
+        }
+    }
+
+    fn add_to_leaves(self) {
+        for (list, sums) in self.sums {
+            for (operand, sum) in list.iter().zip(sums) {
+                let mut inner = operand.0.borrow_mut();
+                if inner.requires_grad {
+                    inner.grad += sum;
+                }
             }
         }
     }

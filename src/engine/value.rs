@@ -69,16 +69,49 @@ const _: () = assert!(std::mem::size_of::<Node>() == 48);
 #[derive(Default)]
 pub(crate) struct Extra {
     pub(crate) label: Option<Box<str>>,
-    /// Operands of `Sum` (`x1 … xn`), `Dot` (`w1 … wn x1 … xn`) and
+    /// Operands of `Sum` (`x1 … xn`), and the weights of `Dot` and
     /// `DotConst` (`w1 … wn`).
-    pub(crate) many: Box<[Value]>,
-    /// The constant inputs `c1 … cn` of `DotConst`.
-    pub(crate) constants: Box<[f64]>,
+    pub(crate) many: Many,
+    /// The inputs of `Dot` (`x1 … xn`), shared by every neuron of a layer
+    /// when built by [`Value::dot_shared`]; empty for other gates.
+    pub(crate) inputs: Many,
+    /// The constant inputs `c1 … cn` of `DotConst`, shared by every
+    /// neuron of a layer that sees the same input.
+    pub(crate) constants: Rc<[f64]>,
     /// Whether any operand is a gate that wants a gradient. Known when the
     /// node is built (its operands are read then); when false, backward's
     /// counting pass need not visit the operands at all (a neuron's dot
     /// node over weight leaves: hundreds of visits saved per node).
     pub(crate) gate_operands: bool,
+    /// Whether `many` holds such a gate: when not, the counting pass skips
+    /// it (a hidden neuron's weights, while its inputs are gates).
+    pub(crate) gate_many: bool,
+}
+
+/// The operand list of an n-ary gate: its own, or one shared with other
+/// nodes (a neuron's weights, the same for every sample), so building the
+/// node neither copies the list nor touches each operand's count.
+pub(crate) enum Many {
+    /// A list this node alone holds.
+    Owned(Box<[Value]>),
+    /// A list shared with its creator and other nodes.
+    Shared(Rc<[Value]>),
+}
+
+impl Default for Many {
+    fn default() -> Self {
+        Many::Owned(Box::default())
+    }
+}
+
+impl std::ops::Deref for Many {
+    type Target = [Value];
+    fn deref(&self) -> &[Value] {
+        match self {
+            Many::Owned(list) => list,
+            Many::Shared(list) => list,
+        }
+    }
 }
 
 /// Whether a node with this summary is a gate that wants a gradient.
@@ -103,15 +136,32 @@ impl Node {
 
     /// The operands, in order.
     pub(crate) fn operands(&self) -> impl DoubleEndedIterator<Item = &Value> {
-        let many: &[Value] = self.extra.as_ref().map_or(&[], |e| &e.many);
-        self.lhs.iter().chain(self.rhs.iter()).chain(many)
+        let (many, inputs): (&[Value], &[Value]) = self
+            .extra
+            .as_ref()
+            .map_or((&[], &[]), |e| (&e.many, &e.inputs));
+        self.lhs
+            .iter()
+            .chain(self.rhs.iter())
+            .chain(many)
+            .chain(inputs)
     }
 
     fn take_operands(&mut self, into: &mut Vec<Value>) {
         into.extend(self.lhs.take());
         into.extend(self.rhs.take());
         if let Some(extra) = self.extra.as_mut() {
-            into.extend(std::mem::take(&mut extra.many));
+            for many in [&mut extra.many, &mut extra.inputs] {
+                match std::mem::take(many) {
+                    Many::Owned(list) => into.extend(list),
+                    // The last holder of a shared list unlinks its operands
+                    // too (cloned out, so the list's own drop is shallow).
+                    Many::Shared(list) if Rc::strong_count(&list) == 1 => {
+                        into.extend(list.iter().cloned());
+                    }
+                    Many::Shared(_) => {}
+                }
+            }
         }
     }
 
@@ -120,7 +170,10 @@ impl Node {
     /// count of two can be the last; n-ary gates are always unlinked.
     fn may_own_an_operand(&self) -> bool {
         let last = |v: &Value, handles_here: usize| Rc::strong_count(&v.0) <= handles_here;
-        let nary = self.extra.as_ref().is_some_and(|e| !e.many.is_empty());
+        let nary = self
+            .extra
+            .as_ref()
+            .is_some_and(|e| !e.many.is_empty() || !e.inputs.is_empty());
         nary || match (&self.lhs, &self.rhs) {
             (Some(a), Some(b)) if a.ptr_eq(b) => last(a, 2),
             (a, b) => a.iter().chain(b).any(|v| last(v, 1)),
@@ -306,6 +359,17 @@ impl Operands {
     }
 }
 
+/// `Σ wi xi` of two lists of equal length, with the summaries of each.
+fn dot_values(ws: &[Value], xs: &[Value]) -> (f64, Operands, Operands) {
+    let (mut weights, mut inputs) = (Operands::default(), Operands::default());
+    let data = op::dot_forward(
+        ws.iter()
+            .zip(xs)
+            .map(|(w, x)| (weights.read(w), inputs.read(x))),
+    );
+    (data, weights, inputs)
+}
+
 impl Value {
     /// A leaf that receives a gradient: an input or a parameter you
     /// differentiate by.
@@ -366,19 +430,16 @@ impl Value {
         })
     }
 
-    /// A node of an n-ary gate over `operands` (and `constants`, for
-    /// `DotConst`), with `data` already computed.
+    /// A node of an n-ary gate over `many` and `inputs` (and `constants`,
+    /// for `DotConst`), with `data` already computed from them; `many_summary`
+    /// and `inputs_summary` describe the two lists.
     fn nary(
         op: Op,
         data: f64,
-        operands: Box<[Value]>,
-        constants: Box<[f64]>,
-        summary: Operands,
+        (many, many_summary): (Many, Operands),
+        (inputs, inputs_summary): (Many, Operands),
+        constants: Rc<[f64]>,
     ) -> Value {
-        let Operands {
-            requires_grad,
-            gate_operands,
-        } = summary;
         Value::from_node(Node {
             data,
             grad: 0.0,
@@ -386,12 +447,14 @@ impl Value {
             rhs: None,
             extra: Some(Box::new(Extra {
                 label: None,
-                many: operands,
+                many,
+                inputs,
                 constants,
-                gate_operands,
+                gate_operands: many_summary.gate_operands || inputs_summary.gate_operands,
+                gate_many: many_summary.gate_operands,
             })),
             op,
-            requires_grad,
+            requires_grad: many_summary.requires_grad || inputs_summary.requires_grad,
             visited: false,
             pending: 0,
         })
@@ -414,7 +477,13 @@ impl Value {
     pub fn sum(xs: &[Value]) -> Value {
         let mut summary = Operands::default();
         let data = op::sum_forward(xs.iter().map(|x| summary.read(x)));
-        Value::nary(Op::Sum, data, xs.into(), Box::default(), summary)
+        Value::nary(
+            Op::Sum,
+            data,
+            (Many::Owned(xs.into()), summary),
+            Default::default(),
+            Rc::from([]),
+        )
     }
 
     /// The fused sum of products `w1 x1 + … + wn xn` as one node: the mul
@@ -454,19 +523,52 @@ impl Value {
     /// ```
     pub fn try_dot(ws: &[Value], xs: &[Value]) -> Result<Value, crate::EngineError> {
         same_length(ws.len(), xs.len())?;
-        let mut summary = Operands::default();
-        let data = op::dot_forward(
-            ws.iter()
-                .zip(xs)
-                .map(|(w, x)| (summary.read(w), summary.read(x))),
-        );
-        let operands: Box<[Value]> = ws.iter().chain(xs).cloned().collect();
+        let (data, weights, inputs) = dot_values(ws, xs);
         Ok(Value::nary(
             Op::Dot,
             data,
-            operands,
-            Box::default(),
-            summary,
+            (Many::Owned(ws.into()), weights),
+            (Many::Owned(xs.into()), inputs),
+            Rc::from([]),
+        ))
+    }
+
+    /// [`Value::dot`] over lists that are shared rather than copied: the
+    /// same node, value and gradients, and no panic on unequal lengths.
+    ///
+    /// A hidden layer meets each sample with every neuron's weights, and
+    /// all its neurons see the same inputs. With `dot`, each neuron's node
+    /// copies both lists and touches every operand's reference count, per
+    /// sample. Here a neuron keeps its weights in one `Rc<[Value]>`, the
+    /// layer puts its inputs in one `Rc<[Value]>`, and each node holds the
+    /// two pointers. Backward skips a list of leaves when counting
+    /// consumers.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use chainrule::Value;
+    ///
+    /// let ws: Rc<[Value]> = Rc::from([Value::new(2.0), Value::new(-3.0)]);
+    /// let xs: Rc<[Value]> = Rc::from([Value::new(-1.0), Value::new(-2.0)]);
+    /// let z = Value::dot_shared(&ws, &xs).unwrap();
+    /// z.backward();
+    /// assert_eq!(z.data(), 4.0);
+    /// assert_eq!((ws[0].grad(), xs[1].grad()), (-1.0, -3.0)); // the mul gate swaps
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::LengthMismatch`](crate::EngineError::LengthMismatch)
+    /// if the lengths differ.
+    pub fn dot_shared(ws: &Rc<[Value]>, xs: &Rc<[Value]>) -> Result<Value, crate::EngineError> {
+        same_length(ws.len(), xs.len())?;
+        let (data, weights, inputs) = dot_values(ws, xs);
+        Ok(Value::nary(
+            Op::Dot,
+            data,
+            (Many::Shared(Rc::clone(ws)), weights),
+            (Many::Shared(Rc::clone(xs)), inputs),
+            Rc::from([]),
         ))
     }
 
@@ -496,9 +598,51 @@ impl Value {
         Ok(Value::nary(
             Op::DotConst,
             data,
-            ws.into(),
+            (Many::Owned(ws.into()), summary),
+            Default::default(),
             xs.into(),
-            summary,
+        ))
+    }
+
+    /// [`Value::dot_const`] over lists that are shared rather than copied:
+    /// the same node, value and gradients.
+    ///
+    /// A network meets each sample with every neuron's weights: with
+    /// `dot_const` each neuron's node copies its weight list (and touches
+    /// every weight's reference count) and its input list, per sample.
+    /// Here a neuron keeps its weights in one `Rc<[Value]>` and a layer its
+    /// input in one `Rc<[f64]>`, and each node holds the two pointers.
+    /// Backward also accumulates, for each shared weight list whose
+    /// operands are all leaves, `Σ upstream × c` over all its nodes in one
+    /// contiguous buffer, and adds it to the weights once per pass rather
+    /// than once per node (the sum is the same up to rounding order).
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use chainrule::Value;
+    ///
+    /// let ws: Rc<[Value]> = Rc::from([Value::new(2.0), Value::new(-3.0)]);
+    /// let a = Value::dot_const_shared(&ws, &Rc::from([-1.0, -2.0])).unwrap();
+    /// let b = Value::dot_const_shared(&ws, &Rc::from([1.0, 0.5])).unwrap();
+    /// assert_eq!((a.data(), b.data()), (4.0, 0.5));
+    /// (&a + &b).backward();
+    /// assert_eq!((ws[0].grad(), ws[1].grad()), (-1.0 + 1.0, -2.0 + 0.5));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::LengthMismatch`](crate::EngineError::LengthMismatch)
+    /// if the lengths differ.
+    pub fn dot_const_shared(ws: &Rc<[Value]>, xs: &Rc<[f64]>) -> Result<Value, crate::EngineError> {
+        same_length(ws.len(), xs.len())?;
+        let mut summary = Operands::default();
+        let data = op::dot_forward(ws.iter().map(|w| summary.read(w)).zip(xs.iter().copied()));
+        Ok(Value::nary(
+            Op::DotConst,
+            data,
+            (Many::Shared(Rc::clone(ws)), summary),
+            Default::default(),
+            Rc::clone(xs),
         ))
     }
 

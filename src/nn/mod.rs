@@ -26,6 +26,7 @@ mod model;
 pub mod optim;
 
 use std::iter;
+use std::rc::Rc;
 
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
@@ -149,8 +150,9 @@ impl Init {
 /// activation.
 #[derive(Clone, Debug)]
 pub struct Neuron {
-    /// The weights, then the bias: the dot node's first half.
-    parameters: Vec<Value>,
+    /// The weights, then the bias: the dot node's first half. Shared with
+    /// every `dot_const_shared` node the neuron builds.
+    parameters: Rc<[Value]>,
     activation: Activation,
 }
 
@@ -198,14 +200,19 @@ impl Neuron {
 
     /// The neuron on inputs `x1 … xn` followed by a constant 1 (for the
     /// bias), as [`Layer::forward`] builds them once for all its neurons.
-    fn forward_with_one(&self, inputs_and_one: &[Value]) -> Value {
-        self.activation
-            .apply(&Value::dot(&self.parameters, inputs_and_one))
+    fn forward_with_one(&self, inputs_and_one: &Rc<[Value]>) -> Result<Value, NnError> {
+        let dot = Value::dot_shared(&self.parameters, inputs_and_one).map_err(|_| {
+            NnError::InputWidth {
+                expected: self.parameters.len() - 1,
+                got: inputs_and_one.len() - 1,
+            }
+        })?;
+        Ok(self.activation.apply(&dot))
     }
 
     /// The neuron on plain numbers `x1 … xn, 1`: one `dot_const` node.
-    fn forward_numbers_with_one(&self, inputs_and_one: &[f64]) -> Result<Value, NnError> {
-        let dot = Value::dot_const(&self.parameters, inputs_and_one).map_err(|_| {
+    fn forward_numbers_with_one(&self, inputs_and_one: &Rc<[f64]>) -> Result<Value, NnError> {
+        let dot = Value::dot_const_shared(&self.parameters, inputs_and_one).map_err(|_| {
             NnError::InputWidth {
                 expected: self.parameters.len() - 1,
                 got: inputs_and_one.len() - 1,
@@ -249,20 +256,21 @@ impl Layer {
     /// [`NnError::InputWidth`] if `x` is not as wide as the layer's input.
     pub fn forward(&self, x: &[Value]) -> Result<Vec<Value>, NnError> {
         self.check(x.len())?;
-        let with_one: Vec<Value> = x
+        // One list of inputs for all the layer's neurons.
+        let with_one: Rc<[Value]> = x
             .iter()
             .cloned()
             .chain(iter::once(Value::constant(1.0)))
             .collect();
-        Ok(self
-            .neurons
+        self.neurons
             .iter()
             .map(|n| n.forward_with_one(&with_one))
-            .collect())
+            .collect()
     }
 
     fn predict(&self, x: &[f64]) -> Vec<f64> {
-        let with_one: Vec<f64> = x.iter().copied().chain(iter::once(1.0)).collect();
+        // One copy of the input for the whole layer.
+        let with_one: Rc<[f64]> = x.iter().copied().chain(iter::once(1.0)).collect();
         self.neurons
             .iter()
             .map(|n| n.predict_with_one(&with_one))
@@ -411,7 +419,8 @@ impl Mlp {
     pub fn forward_f64(&self, x: &[f64]) -> Result<Vec<Value>, NnError> {
         let first = &self.layers[0];
         first.check(x.len())?;
-        let with_one: Vec<f64> = x.iter().copied().chain(iter::once(1.0)).collect();
+        // One copy of the input for the whole layer.
+        let with_one: Rc<[f64]> = x.iter().copied().chain(iter::once(1.0)).collect();
         let mut values = first
             .neurons
             .iter()
