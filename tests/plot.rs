@@ -48,27 +48,35 @@ fn non_finite_points_and_empty_input_do_not_break_a_chart() {
 
 #[test]
 fn decision_boundary_colours_the_plane_by_the_sign_of_the_score() {
-    // x + y > 1 over the square [-0.25, 1.25]²: half the cells are positive.
+    // x + y > 1 over the square [-0.25, 1.25]²: half the plane is positive.
     let points = [[0.0, 0.0], [1.0, 1.0]];
     let svg =
         plot::decision_boundary("x + y > 1", &points, &[-1.0, 1.0], |x, y| x + y - 1.0).unwrap();
     let doc = parse(&svg);
-    let fills: Vec<&str> = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("rect"))
-        .filter_map(|n| n.attribute("fill"))
-        .collect();
-    let blue = fills
-        .iter()
-        .filter(|f| f.eq_ignore_ascii_case("#C6DBEF"))
-        .count();
-    let red = fills
-        .iter()
-        .filter(|f| f.eq_ignore_ascii_case("#FCD0C8"))
-        .count();
-    assert_eq!(blue + red, 80 * 80, "every cell is coloured");
-    // The diagonal cells go one way or the other; the halves are within a strip.
-    assert!(blue.abs_diff(red) <= 80, "blue {blue}, red {red}");
+    let area = |fill: &str| -> f64 {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("rect"))
+            .filter(|n| {
+                n.attribute("fill")
+                    .is_some_and(|f| f.eq_ignore_ascii_case(fill))
+            })
+            .map(|n| {
+                let get = |a: &str| {
+                    n.attribute(a)
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .unwrap_or(0.0)
+                };
+                get("width") * get("height")
+            })
+            .sum()
+    };
+    let (blue, red) = (area("#C6DBEF"), area("#FCD0C8"));
+    assert!(blue > 0.0 && red > 0.0);
+    // The line x + y = 1 cuts the square in half.
+    assert!(
+        (blue / (blue + red) - 0.5).abs() < 0.03,
+        "blue {blue}, red {red}"
+    );
     assert_eq!(
         doc.descendants()
             .filter(|n| n.has_tag_name("circle"))
@@ -92,16 +100,20 @@ fn confusion_writes_every_count_in_its_cell() {
 #[test]
 fn digits_draws_each_image_with_its_caption_and_rejects_wrong_sizes() {
     let mut bar = [0u8; 784];
-    bar[14 * 28..15 * 28].fill(255); // one black row: 28 squares
+    bar[14 * 28..15 * 28].fill(255); // one black row
     let blank = [0u8; 784];
     let svg = plot::digits("two", &[(&bar, "bar"), (&blank, "blank")]).unwrap();
     let texts = texts(&svg);
     assert!(texts.iter().any(|t| t == "bar") && texts.iter().any(|t| t == "blank"));
-    let black = parse(&svg)
+    let doc = parse(&svg);
+    let black: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some("#000000"))
-        .count();
-    assert_eq!(black, 28);
+        .collect();
+    // The row is one run, as wide as 28 pixels drawn 1.4 wide.
+    assert_eq!(black.len(), 1);
+    let width: f64 = black[0].attribute("width").unwrap().parse().unwrap();
+    assert!((width - 28.0 * 1.4).abs() <= 1.0, "{width}");
 
     let short = [0u8; 100];
     let error = plot::digits("bad", &[(&bar, "ok"), (&short, "short")]).unwrap_err();
