@@ -2,8 +2,8 @@
 //! SVG from both renderers, hostile labels, the node limit, deep graphs,
 //! petgraph analysis and the fused-node expansion.
 
-use chainrule::Value;
 use chainrule::graph::{DotOptions, GraphError, Renderer, Style, graphviz_installed};
+use chainrule::{Op, Value};
 use graphviz_rust::dot_structures::{Graph as DotGraph, Stmt};
 
 /// The lecture's apple shopping, labelled as in the example.
@@ -382,4 +382,20 @@ fn expanding_fused_nodes_gives_the_gates_they_stand_for() {
         .unwrap();
     assert!(dot.contains(r#"label=<2<br/><font color="red">-1</font>>"#));
     assert!(dot.contains(r#"label=<-1<br/><font color="red">2</font>>"#));
+}
+
+#[test]
+fn relu_is_one_max_node_drawn_as_relu() {
+    let x = Value::new(-2.0).with_label("x");
+    let y = (&x * 3.0).relu();
+    y.backward();
+    let graph = y.graph();
+    // x, the constant 3, the product and the relu: no node for the 0.
+    assert_eq!(graph.len(), 4);
+    let out = graph.output().unwrap();
+    assert_eq!((out.op, out.operands.len(), out.data), (Op::Max, 1, 0.0));
+    for options in [DotOptions::new(), DotOptions::lecture()] {
+        let dot = graph.to_dot(&options).unwrap();
+        assert!(dot.contains("relu"), "{dot}");
+    }
 }

@@ -51,7 +51,11 @@ impl Value {
 /// Derived operations: compositions of the gates above, not gates of their own.
 impl Value {
     /// `max(self, 0)`. Its gradient is 1 for positive inputs and 0 for
-    /// negative inputs and at 0 (the max gate sends ties to the constant 0).
+    /// negative inputs and at 0 (the max gate sends ties to the 0).
+    ///
+    /// One max node whose right-hand operand is the number 0 held in the
+    /// node, rather than a constant node of its own: a network has a relu
+    /// per neuron per sample, and the constant would be a third of its nodes.
     ///
     /// ```
     /// let x = chainrule::Value::new(0.0);
@@ -60,7 +64,8 @@ impl Value {
     /// assert_eq!((y.data(), x.grad()), (0.0, 0.0));
     /// ```
     pub fn relu(&self) -> Value {
-        self.max(&Value::constant(0.0))
+        // The gate rules read a missing right-hand operand as 0.
+        Value::gate(Op::Max, self, None)
     }
 
     /// The logistic sigmoid `1 / (1 + e^-x)`, whose derivative is

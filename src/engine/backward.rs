@@ -286,6 +286,17 @@ fn propagate(node: &Node, ready: &mut Vec<Value>, shared: &mut SharedSums) {
             let Some(extra) = node.extra.as_ref() else {
                 return;
             };
+            if let (false, true, Many::Shared(list)) = (extra.gate_many, live, &extra.many) {
+                // The weights are leaves: their share waits in the list's
+                // buffer; the inputs get theirs now.
+                let sums = shared.sums(list);
+                for ((w, x), sum) in list.iter().zip(extra.inputs.iter()).zip(sums) {
+                    let (wd, xd) = (w.data(), x.data());
+                    *sum += upstream * xd;
+                    give(x, upstream * wd);
+                }
+                return;
+            }
             for (w, x) in extra.many.iter().zip(extra.inputs.iter()) {
                 let (wd, xd) = (w.data(), x.data());
                 give(w, upstream * xd);
@@ -304,11 +315,11 @@ fn propagate(node: &Node, ready: &mut Vec<Value>, shared: &mut SharedSums) {
                     return;
                 }
                 if let Many::Shared(list) = &extra.many {
-                    shared.add(list, upstream, &extra.constants);
+                    shared.add(list, upstream, extra.constants());
                     return;
                 }
             }
-            for (w, &c) in extra.many.iter().zip(extra.constants.iter()) {
+            for (w, &c) in extra.many.iter().zip(extra.constants()) {
                 give(w, upstream * c);
             }
         }
@@ -346,14 +357,18 @@ struct SharedSums {
 }
 
 impl SharedSums {
-    fn add(&mut self, list: &Rc<[Value]>, upstream: f64, constants: &[f64]) {
+    /// The buffer of `list`, created (zero) on first use.
+    fn sums(&mut self, list: &Rc<[Value]>) -> &mut [f64] {
         let next = self.sums.len();
         let at = *self.index.entry(list.as_ptr()).or_insert(next);
         if at == next {
             self.sums.push((Rc::clone(list), vec![0.0; list.len()]));
         }
-        let sums = &mut self.sums[at].1;
-        for (sum, &c) in sums.iter_mut().zip(constants) {
+        &mut self.sums[at].1
+    }
+
+    fn add(&mut self, list: &Rc<[Value]>, upstream: f64, constants: &[f64]) {
+        for (sum, &c) in self.sums(list).iter_mut().zip(constants) {
             *sum += upstream * c;
         }
     }

@@ -77,7 +77,7 @@ pub(crate) struct Extra {
     pub(crate) inputs: Many,
     /// The constant inputs `c1 … cn` of `DotConst`, shared by every
     /// neuron of a layer that sees the same input.
-    pub(crate) constants: Rc<[f64]>,
+    pub(crate) constants: Option<Rc<[f64]>>,
     /// Whether any operand is a gate that wants a gradient. Known when the
     /// node is built (its operands are read then); when false, backward's
     /// counting pass need not visit the operands at all (a neuron's dot
@@ -96,6 +96,13 @@ pub(crate) enum Many {
     Owned(Box<[Value]>),
     /// A list shared with its creator and other nodes.
     Shared(Rc<[Value]>),
+}
+
+impl Extra {
+    /// The constant inputs of `DotConst` (empty for other gates).
+    pub(crate) fn constants(&self) -> &[f64] {
+        self.constants.as_deref().unwrap_or(&[])
+    }
 }
 
 impl Default for Many {
@@ -195,6 +202,9 @@ thread_local! {
     /// every step, so after the first step nodes cost no `malloc`/`free`.
     static SPARE: RefCell<Vec<Rc<RefCell<Node>>>> = const { RefCell::new(Vec::new()) };
     static SPARE_CAPACITY: std::cell::Cell<usize> = const { std::cell::Cell::new(DEFAULT_NODE_CACHE_CAPACITY) };
+    /// The same for the boxed `Extra` of n-ary and labelled nodes.
+    #[allow(clippy::vec_box, reason = "the boxes are the allocations kept for reuse")]
+    static SPARE_EXTRA: RefCell<Vec<Box<Extra>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Sets how many freed node allocations this thread keeps for reuse, and
@@ -227,6 +237,12 @@ pub fn set_node_cache_capacity(nodes: usize) -> usize {
             spare.shrink_to(nodes);
         }
     });
+    let _ = SPARE_EXTRA.try_with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut() {
+            spare.truncate(nodes);
+            spare.shrink_to(nodes);
+        }
+    });
     previous
 }
 
@@ -248,6 +264,35 @@ fn recycle(rc: Rc<RefCell<Node>>) {
             spare.push(rc);
         }
     });
+}
+
+/// Keeps an `Extra` box for reuse, emptied, if there is room. Its operand
+/// lists have been taken already, so emptying it drops nothing deep.
+fn recycle_extra(mut extra: Box<Extra>) {
+    *extra = Extra::default();
+    let capacity = SPARE_CAPACITY.try_with(|c| c.get()).unwrap_or(0);
+    let _ = SPARE_EXTRA.try_with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut()
+            && spare.len() < capacity
+        {
+            spare.push(extra);
+        }
+    });
+}
+
+/// `extra`, boxed in a spare allocation if the thread has one.
+fn boxed_extra(extra: Extra) -> Box<Extra> {
+    let spare = SPARE_EXTRA
+        .try_with(|spare| spare.try_borrow_mut().ok()?.pop())
+        .ok()
+        .flatten();
+    match spare {
+        Some(mut boxed) => {
+            *boxed = extra;
+            boxed
+        }
+        None => Box::new(extra),
+    }
 }
 
 /// A spare allocation, if the thread has one.
@@ -288,7 +333,9 @@ impl Drop for Node {
                 // and returns at once, and keep the allocation.
                 let node = cell.get_mut();
                 node.take_operands(&mut operands);
-                node.extra = None;
+                if let Some(extra) = node.extra.take() {
+                    recycle_extra(extra);
+                }
                 recycle(rc);
             }
         }
@@ -438,14 +485,14 @@ impl Value {
         data: f64,
         (many, many_summary): (Many, Operands),
         (inputs, inputs_summary): (Many, Operands),
-        constants: Rc<[f64]>,
+        constants: Option<Rc<[f64]>>,
     ) -> Value {
         Value::from_node(Node {
             data,
             grad: 0.0,
             lhs: None,
             rhs: None,
-            extra: Some(Box::new(Extra {
+            extra: Some(boxed_extra(Extra {
                 label: None,
                 many,
                 inputs,
@@ -482,7 +529,7 @@ impl Value {
             data,
             (Many::Owned(xs.into()), summary),
             Default::default(),
-            Rc::from([]),
+            None,
         )
     }
 
@@ -529,7 +576,7 @@ impl Value {
             data,
             (Many::Owned(ws.into()), weights),
             (Many::Owned(xs.into()), inputs),
-            Rc::from([]),
+            None,
         ))
     }
 
@@ -568,7 +615,7 @@ impl Value {
             data,
             (Many::Shared(Rc::clone(ws)), weights),
             (Many::Shared(Rc::clone(xs)), inputs),
-            Rc::from([]),
+            None,
         ))
     }
 
@@ -600,7 +647,7 @@ impl Value {
             data,
             (Many::Owned(ws.into()), summary),
             Default::default(),
-            xs.into(),
+            Some(xs.into()),
         ))
     }
 
@@ -642,7 +689,7 @@ impl Value {
             data,
             (Many::Shared(Rc::clone(ws)), summary),
             Default::default(),
-            Rc::clone(xs),
+            Some(Rc::clone(xs)),
         ))
     }
 
@@ -651,7 +698,7 @@ impl Value {
         let node = self.0.borrow();
         node.extra
             .as_ref()
-            .map_or_else(Vec::new, |e| e.constants.to_vec())
+            .map_or_else(Vec::new, |e| e.constants().to_vec())
     }
 
     /// The value.

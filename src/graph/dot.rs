@@ -370,7 +370,7 @@ fn nodes_style(graph: &Graph, options: &DotOptions) -> Drawing {
             let op_shape = nodes.len();
             nodes.push(Shape {
                 name: format!("op{}", node.id),
-                kind: ShapeKind::Gate(node.op.symbol().into()),
+                kind: ShapeKind::Gate(gate_symbol(node).into()),
                 fill: Some(gate.colour()),
             });
             edges.push(arrow(op_shape, value_shape[node.id]));
@@ -386,6 +386,15 @@ fn nodes_style(graph: &Graph, options: &DotOptions) -> Drawing {
         nodes,
         edges,
         legend: true,
+    }
+}
+
+/// A gate's symbol; a max node with one operand is `relu` (its 0 is held
+/// in the node, see [`Value::relu`](crate::Value::relu)).
+fn gate_symbol(node: &GraphNode) -> &'static str {
+    match node.op {
+        Op::Max if node.operands.len() == 1 => "relu",
+        op => op.symbol(),
     }
 }
 
@@ -405,7 +414,7 @@ fn lecture_style(graph: &Graph, options: &DotOptions) -> Drawing {
                         .map(clean)
                         .unwrap_or_else(|| numbers.format(node.data)),
                 ),
-                op => ShapeKind::Circle(op.symbol().into()),
+                _ => ShapeKind::Circle(gate_symbol(node).into()),
             },
             fill: None,
         })
