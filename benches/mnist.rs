@@ -9,6 +9,8 @@
 
 #[path = "support/dense_mnist.rs"]
 mod dense_mnist;
+#[path = "support/interleaved.rs"]
+mod interleaved;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -88,6 +90,16 @@ fn mnist_step(c: &mut Criterion) {
         b.iter(|| black_box(dense.step(&batch, 1e-9)))
     });
     group.finish();
+    interleaved::report(
+        "mnist 784-32-10 step, batch 32",
+        300,
+        || {
+            black_box(chainrule_step(&mlp, &parameters, &mut sgd, &batch));
+        },
+        || {
+            black_box(dense.step(&batch, 1e-9));
+        },
+    );
 }
 
 criterion_group!(benches, mnist_step);

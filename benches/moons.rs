@@ -9,6 +9,8 @@
 
 #[path = "support/dense_moons.rs"]
 mod dense_moons;
+#[path = "support/interleaved.rs"]
+mod interleaved;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -91,6 +93,16 @@ fn moons_step(c: &mut Criterion) {
         b.iter(|| black_box(dense.step(&moons.points, &moons.labels, 1e-9, ALPHA)))
     });
     group.finish();
+    interleaved::report(
+        "moons step",
+        500,
+        || {
+            black_box(chainrule_step(&mlp, &parameters, &mut sgd, &moons));
+        },
+        || {
+            black_box(dense.step(&moons.points, &moons.labels, 1e-9, ALPHA));
+        },
+    );
 }
 
 criterion_group!(benches, moons_step);
