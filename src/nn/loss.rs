@@ -171,7 +171,9 @@ pub fn binary_hinge(score: &Value, label: f64) -> Result<Value, LossError> {
             expected: "+1 or -1",
         });
     }
-    Ok((1.0 - score * label).relu())
+    // max(0, 1 - y s), written as y's negation times s plus 1: the same
+    // bits, two nodes fewer than `1.0 - score * label`.
+    Ok((score * -label + 1.0).relu())
 }
 
 /// Binary cross-entropy of a logit `z` (the log odds) against a label `y`

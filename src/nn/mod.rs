@@ -236,6 +236,8 @@ impl Neuron {
 pub struct Layer {
     neurons: Vec<Neuron>,
     inputs: usize,
+    /// The constant 1 the bias multiplies, one node for every sample.
+    one: Value,
 }
 
 impl Layer {
@@ -260,7 +262,7 @@ impl Layer {
         let with_one: Rc<[Value]> = x
             .iter()
             .cloned()
-            .chain(iter::once(Value::constant(1.0)))
+            .chain(iter::once(self.one.clone()))
             .collect();
         self.neurons
             .iter()
@@ -350,6 +352,7 @@ impl Mlp {
                         .map(|_| Neuron::new(pair[0], pair[1], act, init, rng))
                         .collect(),
                     inputs: pair[0],
+                    one: Value::constant(1.0),
                 }
             })
             .collect();
@@ -375,6 +378,7 @@ impl Mlp {
                         .iter()
                         .map(|(w, b)| Neuron::from_parameters(w, *b, act))
                         .collect(),
+                    one: Value::constant(1.0),
                 }
             })
             .collect();
