@@ -63,7 +63,7 @@ fn gradcheck_reports_each_input() {
 
 #[test]
 fn gradcheck_fails_at_a_kink() {
-    // relu at 0: backprop says 0 (ties go to the constant), the central
+    // relu at 0: backprop says 0 (ties go to the 0), the central
     // difference sees half of each side, 0.5. gradcheck must flag it.
     let relu = |v: &[Value]| v[0].relu();
     let report = gradcheck(relu, &[0.0]).unwrap();

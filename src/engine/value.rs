@@ -406,17 +406,6 @@ impl Operands {
     }
 }
 
-/// `Σ wi xi` of two lists of equal length, with the summaries of each.
-fn dot_values(ws: &[Value], xs: &[Value]) -> (f64, Operands, Operands) {
-    let (mut weights, mut inputs) = (Operands::default(), Operands::default());
-    let data = op::dot_forward(
-        ws.iter()
-            .zip(xs)
-            .map(|(w, x)| (weights.read(w), inputs.read(x))),
-    );
-    (data, weights, inputs)
-}
-
 impl Value {
     /// A leaf that receives a gradient: an input or a parameter you
     /// differentiate by.
@@ -570,13 +559,9 @@ impl Value {
     /// ```
     pub fn try_dot(ws: &[Value], xs: &[Value]) -> Result<Value, crate::EngineError> {
         same_length(ws.len(), xs.len())?;
-        let (data, weights, inputs) = dot_values(ws, xs);
-        Ok(Value::nary(
-            Op::Dot,
-            data,
-            (Many::Owned(ws.into()), weights),
-            (Many::Owned(xs.into()), inputs),
-            None,
+        Ok(Value::dot_node(
+            Many::Owned(ws.into()),
+            Many::Owned(xs.into()),
         ))
     }
 
@@ -609,14 +594,21 @@ impl Value {
     /// if the lengths differ.
     pub fn dot_shared(ws: &Rc<[Value]>, xs: &Rc<[Value]>) -> Result<Value, crate::EngineError> {
         same_length(ws.len(), xs.len())?;
-        let (data, weights, inputs) = dot_values(ws, xs);
-        Ok(Value::nary(
-            Op::Dot,
-            data,
-            (Many::Shared(Rc::clone(ws)), weights),
-            (Many::Shared(Rc::clone(xs)), inputs),
-            None,
+        Ok(Value::dot_node(
+            Many::Shared(Rc::clone(ws)),
+            Many::Shared(Rc::clone(xs)),
         ))
+    }
+
+    /// The `Dot` node over two lists of equal length.
+    fn dot_node(ws: Many, xs: Many) -> Value {
+        let (mut weights, mut inputs) = (Operands::default(), Operands::default());
+        let data = op::dot_forward(
+            ws.iter()
+                .zip(xs.iter())
+                .map(|(w, x)| (weights.read(w), inputs.read(x))),
+        );
+        Value::nary(Op::Dot, data, (ws, weights), (xs, inputs), None)
     }
 
     /// The dot gate with constant inputs: `w1 c1 + … + wn cn` where the `c`
@@ -640,15 +632,7 @@ impl Value {
     /// if the lengths differ.
     pub fn dot_const(ws: &[Value], xs: &[f64]) -> Result<Value, crate::EngineError> {
         same_length(ws.len(), xs.len())?;
-        let mut summary = Operands::default();
-        let data = op::dot_forward(ws.iter().map(|w| summary.read(w)).zip(xs.iter().copied()));
-        Ok(Value::nary(
-            Op::DotConst,
-            data,
-            (Many::Owned(ws.into()), summary),
-            Default::default(),
-            Some(xs.into()),
-        ))
+        Ok(Value::dot_const_node(Many::Owned(ws.into()), xs.into()))
     }
 
     /// [`Value::dot_const`] over lists that are shared rather than copied:
@@ -682,15 +666,23 @@ impl Value {
     /// if the lengths differ.
     pub fn dot_const_shared(ws: &Rc<[Value]>, xs: &Rc<[f64]>) -> Result<Value, crate::EngineError> {
         same_length(ws.len(), xs.len())?;
+        Ok(Value::dot_const_node(
+            Many::Shared(Rc::clone(ws)),
+            Rc::clone(xs),
+        ))
+    }
+
+    /// The `DotConst` node over weights and constants of equal length.
+    fn dot_const_node(ws: Many, xs: Rc<[f64]>) -> Value {
         let mut summary = Operands::default();
         let data = op::dot_forward(ws.iter().map(|w| summary.read(w)).zip(xs.iter().copied()));
-        Ok(Value::nary(
+        Value::nary(
             Op::DotConst,
             data,
-            (Many::Shared(Rc::clone(ws)), summary),
+            (ws, summary),
             Default::default(),
-            Some(Rc::clone(xs)),
-        ))
+            Some(xs),
+        )
     }
 
     /// The constant inputs of a [`Value::dot_const`] node (empty otherwise).
