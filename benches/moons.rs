@@ -40,10 +40,7 @@ fn chainrule_step(
     let mut losses = Vec::with_capacity(moons.points.len());
     let mut correct = 0;
     for (p, &y) in moons.points.iter().zip(&moons.labels) {
-        let score = mlp
-            .forward(&[Value::constant(p[0]), Value::constant(p[1])])
-            .unwrap()
-            .remove(0);
+        let score = mlp.forward_f64(p).unwrap().remove(0);
         correct += usize::from((score.data() > 0.0) == (y > 0.0));
         losses.push(loss::binary_hinge(&score, y).unwrap());
     }

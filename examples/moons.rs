@@ -10,9 +10,9 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use chainrule::loss;
 use chainrule::nn::{Activation, Init, Mlp};
 use chainrule::optim::{Optimizer, Schedule, Sgd};
-use chainrule::{Value, loss};
 use rand::SeedableRng;
 
 fn main() {
@@ -47,9 +47,9 @@ fn main() {
         let mut sample_losses = Vec::with_capacity(data.points.len());
         let mut correct = 0;
         for (point, &label) in data.points.iter().zip(&data.labels) {
-            let x = [Value::constant(point[0]), Value::constant(point[1])];
+            // The point's coordinates are numbers, not nodes: forward_f64.
             let score = model
-                .forward(&x)
+                .forward_f64(point)
                 .unwrap_or_else(|e| support::fail(&e.to_string()))
                 .remove(0);
             correct += usize::from((score.data() > 0.0) == (label > 0.0));
