@@ -214,36 +214,22 @@ fn train() {
         .save(&model_path)
         .unwrap_or_else(|e| support::fail(&e.to_string()));
     let curves = out.join("mnist-training.svg");
+    // Epochs count from 1.
+    let per_epoch = |ys: &[f64]| -> Vec<(f64, f64)> {
+        ys.iter()
+            .enumerate()
+            .map(|(e, &y)| (e as f64 + 1.0, y))
+            .collect()
+    };
     support::save_plot(
         &curves,
         chainrule::plot::lines(
             "MNIST training",
             "epoch",
             &[
-                (
-                    "loss",
-                    losses
-                        .iter()
-                        .enumerate()
-                        .map(|(e, &l)| (e as f64 + 1.0, l))
-                        .collect::<Vec<_>>(),
-                ),
-                (
-                    "train accuracy",
-                    train_accuracy
-                        .iter()
-                        .enumerate()
-                        .map(|(e, &a)| (e as f64 + 1.0, a))
-                        .collect::<Vec<_>>(),
-                ),
-                (
-                    "test accuracy",
-                    test_accuracy
-                        .iter()
-                        .enumerate()
-                        .map(|(e, &a)| (e as f64 + 1.0, a))
-                        .collect::<Vec<_>>(),
-                ),
+                ("loss", per_epoch(&losses)),
+                ("train accuracy", per_epoch(&train_accuracy)),
+                ("test accuracy", per_epoch(&test_accuracy)),
             ],
         ),
     );
