@@ -289,22 +289,11 @@ fn propagate(node: &Node, ready: &mut Vec<Value>, shared: &mut SharedSums) {
             if let (false, true, Many::Shared(list)) = (extra.gate_many, live, &extra.many) {
                 // The weights are leaves: their share waits in the list's
                 // buffer; the inputs get theirs now.
-                // One borrow of each input both reads it and gives to it.
                 let sums = shared.sums(list);
                 for ((w, x), sum) in list.iter().zip(extra.inputs.iter()).zip(sums) {
-                    let wd = w.data();
-                    let mut inner = x.0.borrow_mut();
-                    *sum += upstream * inner.data;
-                    if !inner.requires_grad {
-                        continue;
-                    }
-                    inner.grad += upstream * wd;
-                    if inner.op != Op::Leaf {
-                        inner.pending -= 1;
-                        if inner.pending == 0 {
-                            ready.push(x.clone());
-                        }
-                    }
+                    let (wd, xd) = (w.data(), x.data());
+                    *sum += upstream * xd;
+                    give(x, upstream * wd);
                 }
                 return;
             }
