@@ -1,125 +1,142 @@
-//! The graph walk: topological order, backpropagation and the anomaly search.
+//! The graph walks: topological order, backpropagation and the anomaly
+//! search.
 //!
-//! Every walk is Kahn's algorithm in two passes, with no recursion:
+//! Every node carries its creation number ([`Node::seq`]), and a node's
+//! operands were all made before it. So visiting the nodes reachable from
+//! the root in decreasing creation number visits every node after all of
+//! its consumers: reverse topological order, exactly when backprop may pass
+//! a node's gradient on, because every contribution to it has arrived. One
+//! pass does it, with no recursion and nothing stored per node but a mark:
+//! a [`Frontier`] holds the nodes discovered and not yet processed, and
+//! hands out the latest-made first.
 //!
-//! 1. [`count_consumers`] visits every node reachable from the root once,
-//!    marking it and counting on it how many edges lead to it from nodes
-//!    reachable from the root (its `pending` consumers).
-//! 2. A node is processed once every consumer has been: the root first,
-//!    then each operand as its `pending` count reaches zero. That is
-//!    reverse topological order, exactly when backprop may pass a node's
-//!    gradient on, because every contribution to it has arrived.
+//! (Why this order is complete: when a node is taken, each of its
+//! consumers reachable from the root is on a path from the root whose
+//! nodes are all later than it; the first unprocessed node of that path is
+//! in the frontier and later than it, and would have been taken first.)
 //!
-//! Both passes keep only the frontier on a heap stack (for a chain, one
-//! node), not a path as deep as the graph, and nothing per node beyond the
-//! node's own mark and count. Marks and counts are back to zero after each
-//! walk.
+//! Creation numbers wrap around at [`SEQ_MODULUS`], so they are compared
+//! as distances back from the root: a gate made more than 2^47 node
+//! creations (in its thread) before the output it feeds would be misplaced.
+//! At the fastest rate nodes can be made, that is over a month of nothing
+//! but building while holding that one gate.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::rc::Rc;
 
 use super::op::Op;
-use super::value::{Many, Node, Value};
+use super::value::{Many, Node, SEQ_MODULUS, Value};
 
-/// Which nodes a walk schedules (marks, counts and processes).
-#[derive(Copy, Clone, PartialEq, Eq)]
-pub(crate) enum Walk {
-    /// Every node reachable from the root.
-    All,
-    /// Backprop: only the gates that reach a gradient-wanting leaf, each
-    /// with its gradient reset to zero on the way. Leaves are not
-    /// scheduled: they have nothing to pass on, so their consumers simply
-    /// add to their gradient.
-    Backward,
+/// A discovered node and how close it was made to the root: the walk
+/// takes the highest `rank` (the latest made) first.
+struct Ready {
+    rank: u64,
+    value: Value,
 }
 
-impl Walk {
-    fn schedules(self, node: &Node) -> bool {
-        match self {
-            Walk::All => true,
-            Walk::Backward => node.requires_grad && node.op != Op::Leaf,
-        }
-    }
-
-    fn mark(self, node: &mut Node) {
-        node.visited = true;
-        if self == Walk::Backward {
-            node.grad = 0.0;
-        }
+impl PartialEq for Ready {
+    fn eq(&self, other: &Self) -> bool {
+        self.rank == other.rank
     }
 }
 
-/// Pass 1: marks every node reachable from `root` through nodes the walk
-/// schedules, and sets each one's `pending` to its number of consumers
-/// among them. Only counts, so any visiting order is correct. A plain
-/// stack is fastest here (measured against visiting by address, see
-/// `docs/ARCHITECTURE.md`): a node is expanded right after it was first
-/// touched, while its memory is still in cache. Returns false (and marks nothing) if the walk does not
-/// schedule `root`.
-fn count_consumers(root: &Value, walk: Walk) -> bool {
-    {
-        let mut node = root.0.borrow_mut();
-        if !walk.schedules(&node) {
-            return false;
-        }
-        walk.mark(&mut node);
+impl Eq for Ready {}
+
+impl PartialOrd for Ready {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
-    let mut frontier = vec![root.clone()];
-    while let Some(value) = frontier.pop() {
-        let node = value.0.borrow();
-        // An n-ary gate knows whether any operand is a gate (a labelled
-        // binary node has an `Extra` too, which says nothing of lhs and rhs).
-        let nary = matches!(node.op, Op::Sum | Op::Dot | Op::DotConst);
-        let mut operands: &mut dyn Iterator<Item = &Value> = &mut node.operands();
-        let mut inputs_only;
-        if walk == Walk::Backward
-            && nary
-            && let Some(extra) = node.extra.as_ref()
-        {
-            if !extra.gate_operands {
-                continue; // operands are all leaves or constants: nothing to schedule
-            }
-            if !extra.gate_many {
-                // A neuron's weights are leaves; its inputs are gates.
-                inputs_only = extra.inputs.iter();
-                operands = &mut inputs_only;
-            }
-        }
-        for operand in operands {
-            let mut inner = operand.0.borrow_mut();
-            if !walk.schedules(&inner) {
-                continue;
-            }
-            inner.pending += 1;
-            if !inner.visited {
-                walk.mark(&mut inner);
-                frontier.push(operand.clone());
-            }
+}
+
+impl Ord for Ready {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank.cmp(&other.rank)
+    }
+}
+
+/// The nodes a walk has discovered and not processed, latest made first.
+///
+/// A max-heap by creation number, with one slot in front of it: the best
+/// node discovered since the last `pop`. Most nodes are an operand of the
+/// node processed just before them (every link of a chain), so they pass
+/// through the slot and never touch the heap.
+struct Frontier {
+    /// The root's creation number, from which ranks are counted back.
+    root_seq: u64,
+    next: Option<Ready>,
+    heap: BinaryHeap<Ready>,
+}
+
+impl Frontier {
+    fn new(root: &Node) -> Frontier {
+        Frontier {
+            root_seq: root.seq(),
+            next: None,
+            heap: BinaryHeap::new(),
         }
     }
-    true
+
+    /// Adds a node (`node` borrows `value`) that was not in the frontier.
+    fn push(&mut self, node: &Node, value: &Value) {
+        // Distance back from the root, modulo the wrap-around; the root
+        // itself ranks highest.
+        let back = self.root_seq.wrapping_sub(node.seq()) % SEQ_MODULUS;
+        let ready = Ready {
+            rank: SEQ_MODULUS - back,
+            value: value.clone(),
+        };
+        match &mut self.next {
+            None => self.next = Some(ready),
+            Some(next) if ready.rank > next.rank => {
+                self.heap.push(std::mem::replace(next, ready));
+            }
+            Some(_) => self.heap.push(ready),
+        }
+    }
+
+    /// Takes the latest-made node of the frontier.
+    fn pop(&mut self) -> Option<Value> {
+        match self.next.take() {
+            Some(next) if self.heap.peek().is_none_or(|top| next.rank > top.rank) => {
+                Some(next.value)
+            }
+            Some(next) => {
+                self.heap.push(next);
+                self.heap.pop().map(|ready| ready.value)
+            }
+            None => self.heap.pop().map(|ready| ready.value),
+        }
+    }
 }
 
 /// The nodes reachable from `root` in topological order: every node comes
 /// after all of its operands, so `root` is last.
 pub(crate) fn topological_order(root: &Value) -> Vec<Value> {
     let mut order = Vec::new();
-    count_consumers(root, Walk::All);
-    let mut ready = vec![root.clone()];
-    while let Some(value) = ready.pop() {
+    let mut frontier = {
+        let mut node = root.0.borrow_mut();
+        node.set_visited(true);
+        let mut frontier = Frontier::new(&node);
+        frontier.push(&node, root);
+        frontier
+    };
+    while let Some(value) = frontier.pop() {
         {
-            let mut node = value.0.borrow_mut();
-            node.visited = false;
+            let node = value.0.borrow();
             for operand in node.operands() {
                 let mut inner = operand.0.borrow_mut();
-                inner.pending -= 1;
-                if inner.pending == 0 {
-                    ready.push(operand.clone());
+                if !inner.visited() {
+                    inner.set_visited(true);
+                    frontier.push(&inner, operand);
                 }
             }
         }
         order.push(value);
+    }
+    // Marks are cleared only now, so no node can be listed twice.
+    for value in &order {
+        value.0.borrow_mut().set_visited(false);
     }
     order.reverse();
     order
@@ -166,21 +183,27 @@ impl Value {
                 return;
             }
         }
-        count_consumers(self, Walk::Backward);
-        self.0.borrow_mut().grad = 1.0;
-        let mut ready = vec![self.clone()];
+        let mut frontier = {
+            let mut root = self.0.borrow_mut();
+            root.grad = 1.0;
+            root.set_visited(true);
+            let mut frontier = Frontier::new(&root);
+            frontier.push(&root, self);
+            frontier
+        };
         let mut shared = SharedSums::default();
-        while let Some(value) = ready.pop() {
+        while let Some(value) = frontier.pop() {
             let mut node = value.0.borrow_mut();
-            node.visited = false;
-            propagate(&node, &mut ready, &mut shared);
+            node.set_visited(false);
+            propagate(&node, &mut frontier, &mut shared);
         }
         shared.add_to_leaves();
     }
 
     /// Every node `self` depends on, itself included, in topological order:
     /// each node after all of its operands, so `self` comes last and the
-    /// order read backwards is the order backprop visits nodes in.
+    /// order read backwards is the order backprop visits nodes in. The
+    /// order is the order the nodes were made in.
     ///
     /// Walked without recursion, so any depth is fine.
     ///
@@ -249,15 +272,17 @@ impl Value {
 }
 
 /// Applies `node`'s gate rule: adds `upstream × local gradient` to each
-/// operand that wants a gradient, and schedules a gate operand once its
-/// last consumer has given it its share (pass 2 of the walk).
+/// operand that wants a gradient. A gate operand met for the first time
+/// is reset to its share and joins the frontier; leaves are never
+/// scheduled (they have nothing to pass on) and accumulate across passes.
 ///
 /// Operands are other nodes than `node` (a graph has no cycles), so the
 /// mutable borrows here never meet the caller's borrow of `node`; the
 /// same operand twice (`a * a`) is borrowed twice in turn, never at once.
-fn propagate(node: &Node, ready: &mut Vec<Value>, shared: &mut SharedSums) {
+fn propagate(node: &Node, frontier: &mut Frontier, shared: &mut SharedSums) {
     // A zero upstream gradient contributes nothing; skipping the products
-    // also keeps 0 * inf from turning a dead branch into NaN.
+    // also keeps 0 * inf from turning a dead branch into NaN. The operands
+    // are still discovered, so every reachable gate is reset.
     let upstream = node.grad;
     let live = upstream != 0.0;
     let mut give = |operand: &Value, delta: f64| {
@@ -265,14 +290,14 @@ fn propagate(node: &Node, ready: &mut Vec<Value>, shared: &mut SharedSums) {
         if !inner.requires_grad {
             return;
         }
-        if live {
-            inner.grad += delta;
-        }
-        if inner.op != Op::Leaf {
-            inner.pending -= 1;
-            if inner.pending == 0 {
-                ready.push(operand.clone());
+        if inner.op == Op::Leaf || inner.visited() {
+            if live {
+                inner.grad += delta;
             }
+        } else {
+            inner.grad = if live { delta } else { 0.0 };
+            inner.set_visited(true);
+            frontier.push(&inner, operand);
         }
     };
     match node.op {
@@ -309,8 +334,8 @@ fn propagate(node: &Node, ready: &mut Vec<Value>, shared: &mut SharedSums) {
             };
             if !extra.gate_operands {
                 // Only leaves can take a gradient here, and a leaf is never
-                // scheduled: nothing to count down, so a dead node is done
-                // and a shared list's share can wait in its buffer.
+                // scheduled: a dead node is done, and a shared list's share
+                // can wait in its buffer.
                 if !live {
                     return;
                 }

@@ -56,14 +56,20 @@ pub(crate) struct Node {
     /// Whether any gradient-wanting leaf is reachable from here. Backward
     /// never enters a node without it.
     pub(crate) requires_grad: bool,
-    /// Scratch mark of the graph walks; always false between walks.
-    pub(crate) visited: bool,
-    /// Scratch count of the graph walks: consumers not yet processed
-    /// (see `backward.rs`); always 0 between walks.
-    pub(crate) pending: u32,
+    /// Bits 32..46 of the node's creation number (see [`Node::seq`]); bit
+    /// 15 is the walks' scratch mark, always clear between walks.
+    stamp_hi: u16,
+    /// Bits 0..31 of the node's creation number.
+    stamp_lo: u32,
 }
 
 const _: () = assert!(std::mem::size_of::<Node>() == 48);
+
+/// The walk mark's bit in `Node::stamp_hi`.
+const VISITED: u16 = 1 << 15;
+
+/// Creation numbers count modulo 2^47 (the bits the node has room for).
+pub(crate) const SEQ_MODULUS: u64 = 1 << 47;
 
 /// The rarely needed parts of a node.
 #[derive(Default)]
@@ -79,12 +85,13 @@ pub(crate) struct Extra {
     /// neuron of a layer that sees the same input.
     pub(crate) constants: Option<Rc<[f64]>>,
     /// Whether any operand is a gate that wants a gradient. Known when the
-    /// node is built (its operands are read then); when false, backward's
-    /// counting pass need not visit the operands at all (a neuron's dot
-    /// node over weight leaves: hundreds of visits saved per node).
+    /// node is built (its operands are read then); when false, backward
+    /// schedules nothing from this node, so a dead one is skipped whole and
+    /// a shared list's share can be deferred (a first layer's dot node).
     pub(crate) gate_operands: bool,
-    /// Whether `many` holds such a gate: when not, the counting pass skips
-    /// it (a hidden neuron's weights, while its inputs are gates).
+    /// Whether `many` holds such a gate: when not, backward defers the
+    /// share of a shared `many` (a hidden neuron's weights, while its
+    /// inputs are gates).
     pub(crate) gate_many: bool,
 }
 
@@ -127,17 +134,55 @@ fn is_gate(wants: bool, op: Op) -> bool {
 }
 
 impl Node {
-    fn leaf(data: f64, requires_grad: bool) -> Node {
+    /// A node of `op` over `lhs`, `rhs` and `extra`; its creation number
+    /// is given by [`Value::from_node`].
+    fn new(
+        op: Op,
+        data: f64,
+        requires_grad: bool,
+        (lhs, rhs): (Option<Value>, Option<Value>),
+        extra: Option<Box<Extra>>,
+    ) -> Node {
         Node {
             data,
             grad: 0.0,
-            lhs: None,
-            rhs: None,
-            extra: None,
-            op: Op::Leaf,
+            lhs,
+            rhs,
+            extra,
+            op,
             requires_grad,
-            visited: false,
-            pending: 0,
+            stamp_hi: 0,
+            stamp_lo: 0,
+        }
+    }
+
+    fn leaf(data: f64, requires_grad: bool) -> Node {
+        Node::new(Op::Leaf, data, requires_grad, (None, None), None)
+    }
+
+    /// The node's creation number: the count of nodes its thread made
+    /// before it, modulo [`SEQ_MODULUS`]. Every operand is made before the
+    /// node that uses it, so a node's number exceeds its operands' (up to
+    /// wrap-around, see `backward.rs`).
+    pub(crate) fn seq(&self) -> u64 {
+        (u64::from(self.stamp_hi & !VISITED) << 32) | u64::from(self.stamp_lo)
+    }
+
+    fn set_seq(&mut self, seq: u64) {
+        self.stamp_lo = seq as u32;
+        self.stamp_hi = (seq >> 32) as u16 & !VISITED;
+    }
+
+    /// The walks' scratch mark (discovered, not yet processed).
+    pub(crate) fn visited(&self) -> bool {
+        self.stamp_hi & VISITED != 0
+    }
+
+    pub(crate) fn set_visited(&mut self, visited: bool) {
+        if visited {
+            self.stamp_hi |= VISITED;
+        } else {
+            self.stamp_hi &= !VISITED;
         }
     }
 
@@ -201,6 +246,8 @@ thread_local! {
     /// builds, backpropagates and drops a graph of about the same size at
     /// every step, so after the first step nodes cost no `malloc`/`free`.
     static SPARE: RefCell<Vec<Rc<RefCell<Node>>>> = const { RefCell::new(Vec::new()) };
+    /// The creation number of the thread's next node.
+    static NEXT_SEQ: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     static SPARE_CAPACITY: std::cell::Cell<usize> = const { std::cell::Cell::new(DEFAULT_NODE_CACHE_CAPACITY) };
     /// The same for the boxed `Extra` of n-ary and labelled nodes.
     #[allow(clippy::vec_box, reason = "the boxes are the allocations kept for reuse")]
@@ -293,6 +340,17 @@ fn boxed_extra(extra: Extra) -> Box<Extra> {
         }
         None => Box::new(extra),
     }
+}
+
+/// The next creation number of this thread.
+fn next_seq() -> u64 {
+    NEXT_SEQ
+        .try_with(|next| {
+            let seq = next.get();
+            next.set((seq + 1) % SEQ_MODULUS);
+            seq
+        })
+        .unwrap_or(0)
 }
 
 /// A spare allocation, if the thread has one.
@@ -436,7 +494,8 @@ impl Value {
         Value::from_node(Node::leaf(data, false))
     }
 
-    fn from_node(node: Node) -> Value {
+    fn from_node(mut node: Node) -> Value {
+        node.set_seq(next_seq());
         match reuse() {
             Some(mut rc) => match Rc::get_mut(&mut rc) {
                 Some(cell) => {
@@ -453,17 +512,13 @@ impl Value {
     pub(crate) fn gate(op: Op, lhs: &Value, rhs: Option<&Value>) -> Value {
         let (a, lhs_wants) = lhs.data_and_requires_grad();
         let (b, rhs_wants) = rhs.map_or((0.0, false), Value::data_and_requires_grad);
-        Value::from_node(Node {
-            data: op.forward(a, b),
-            grad: 0.0,
-            lhs: Some(lhs.clone()),
-            rhs: rhs.cloned(),
-            extra: None,
+        Value::from_node(Node::new(
             op,
-            requires_grad: lhs_wants || rhs_wants,
-            visited: false,
-            pending: 0,
-        })
+            op.forward(a, b),
+            lhs_wants || rhs_wants,
+            (Some(lhs.clone()), rhs.cloned()),
+            None,
+        ))
     }
 
     /// A node of an n-ary gate over `many` and `inputs` (and `constants`,
@@ -476,24 +531,21 @@ impl Value {
         (inputs, inputs_summary): (Many, Operands),
         constants: Option<Rc<[f64]>>,
     ) -> Value {
-        Value::from_node(Node {
-            data,
-            grad: 0.0,
-            lhs: None,
-            rhs: None,
-            extra: Some(boxed_extra(Extra {
-                label: None,
-                many,
-                inputs,
-                constants,
-                gate_operands: many_summary.gate_operands || inputs_summary.gate_operands,
-                gate_many: many_summary.gate_operands,
-            })),
+        let extra = boxed_extra(Extra {
+            label: None,
+            many,
+            inputs,
+            constants,
+            gate_operands: many_summary.gate_operands || inputs_summary.gate_operands,
+            gate_many: many_summary.gate_operands,
+        });
+        Value::from_node(Node::new(
             op,
-            requires_grad: many_summary.requires_grad || inputs_summary.requires_grad,
-            visited: false,
-            pending: 0,
-        })
+            data,
+            many_summary.requires_grad || inputs_summary.requires_grad,
+            (None, None),
+            Some(extra),
+        ))
     }
 
     /// The fused n-ary add gate: `x1 + … + xn` as one node. The sum of no
