@@ -21,6 +21,7 @@
 //! At the fastest rate nodes can be made, that is over a month of nothing
 //! but building while holding that one gate.
 
+use std::cell::RefCell;
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::rc::Rc;
@@ -30,9 +31,14 @@ use super::value::{Many, Node, SEQ_MODULUS, Value};
 
 /// A discovered node and how close it was made to the root: the walk
 /// takes the highest `rank` (the latest made) first.
+///
+/// The node is held by address, not by a counted handle: the root holds
+/// every node the walk can reach alive, and a walk neither drops a handle
+/// nor builds a node, so the address stays valid for the whole walk (and
+/// the walk touches no reference count).
 struct Ready {
     rank: u64,
-    value: Value,
+    node: *const RefCell<Node>,
 }
 
 impl PartialEq for Ready {
@@ -84,7 +90,9 @@ impl Frontier {
         let back = self.root_seq.wrapping_sub(node.seq()) % SEQ_MODULUS;
         let ready = Ready {
             rank: SEQ_MODULUS - back,
-            value: value.clone(),
+            // From `Rc::as_ptr`, so the address keeps the provenance of
+            // the whole allocation (`Rc::from_raw` needs it).
+            node: Rc::as_ptr(&value.0),
         };
         match &mut self.next {
             None => self.next = Some(ready),
@@ -96,17 +104,16 @@ impl Frontier {
     }
 
     /// Takes the latest-made node of the frontier.
-    fn pop(&mut self) -> Option<Value> {
-        match self.next.take() {
-            Some(next) if self.heap.peek().is_none_or(|top| next.rank > top.rank) => {
-                Some(next.value)
-            }
+    fn pop(&mut self) -> Option<*const RefCell<Node>> {
+        let ready = match self.next.take() {
+            Some(next) if self.heap.peek().is_none_or(|top| next.rank > top.rank) => next,
             Some(next) => {
                 self.heap.push(next);
-                self.heap.pop().map(|ready| ready.value)
+                self.heap.pop()?
             }
-            None => self.heap.pop().map(|ready| ready.value),
-        }
+            None => self.heap.pop()?,
+        };
+        Some(ready.node)
     }
 }
 
@@ -121,7 +128,13 @@ pub(crate) fn topological_order(root: &Value) -> Vec<Value> {
         frontier.push(&node, root);
         frontier
     };
-    while let Some(value) = frontier.pop() {
+    while let Some(cell) = frontier.pop() {
+        // SAFETY: `cell` is the `Rc` allocation of a node that `root` holds
+        // alive (see `Ready`); one more count makes this handle its own.
+        let value = unsafe {
+            Rc::increment_strong_count(cell);
+            Value(Rc::from_raw(cell))
+        };
         {
             let node = value.0.borrow();
             for operand in node.operands() {
@@ -192,8 +205,10 @@ impl Value {
             frontier
         };
         let mut shared = SharedSums::default();
-        while let Some(value) = frontier.pop() {
-            let mut node = value.0.borrow_mut();
+        while let Some(cell) = frontier.pop() {
+            // SAFETY: `self` holds every node of the walk alive (see `Ready`)
+            // and outlives this borrow.
+            let mut node = unsafe { &*cell }.borrow_mut();
             node.set_visited(false);
             propagate(&node, &mut frontier, &mut shared);
         }
