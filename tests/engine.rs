@@ -402,3 +402,22 @@ fn labelled_gates_feeding_fused_nodes_backprop_fully() {
     d.backward(); // d = 2 (2x + 2) - (2x + 1) = 2x + 3
     assert_eq!((d.data(), x.grad(), g.grad()), (9.0, 2.0, 1.0));
 }
+
+#[test]
+fn gates_reached_only_through_a_dead_dot_are_reset() {
+    use std::rc::Rc;
+    let x = Value::new(1.0);
+    let h = &x * 3.0;
+    let ws: Rc<[Value]> = Rc::from([Value::new(-1.0)]);
+    let hs: Rc<[Value]> = Rc::from([h.clone()]);
+    // relu(-3) = 0 with gradient 0: nothing flows back into either dot.
+    let shared = Value::dot_shared(&ws, &hs).unwrap().relu();
+    let owned = Value::dot(&ws, &hs).relu();
+    for dead in [shared, owned] {
+        (&h * 2.0).backward();
+        assert_eq!(h.grad(), 2.0);
+        dead.backward();
+        // d(dead)/dh is 0, and h must say so, not keep the 2 from before.
+        assert_eq!(h.grad(), 0.0);
+    }
+}

@@ -22,9 +22,11 @@
 //! but building while holding that one gate.
 
 use std::cell::RefCell;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
 
 use super::op::Op;
 use super::value::{Many, Node, SEQ_MODULUS, Value};
@@ -300,12 +302,12 @@ fn propagate(node: &Node, frontier: &mut Frontier, shared: &mut SharedSums) {
     // are still discovered, so every reachable gate is reset.
     let upstream = node.grad;
     let live = upstream != 0.0;
-    let mut give = |operand: &Value, delta: f64| {
+    // Gives `delta` to `operand`, and returns the operand's data, read
+    // under the same borrow.
+    let mut give = |operand: &Value, delta: f64| -> f64 {
         let mut inner = operand.0.borrow_mut();
         if !inner.requires_grad {
-            return;
-        }
-        if inner.op == Op::Leaf || inner.visited() {
+        } else if inner.op == Op::Leaf || inner.visited() {
             if live {
                 inner.grad += delta;
             }
@@ -315,6 +317,7 @@ fn propagate(node: &Node, frontier: &mut Frontier, shared: &mut SharedSums) {
             prefetch_operands(&inner);
             frontier.push(&inner, operand);
         }
+        inner.data
     };
     match node.op {
         Op::Leaf => {}
@@ -327,14 +330,26 @@ fn propagate(node: &Node, frontier: &mut Frontier, shared: &mut SharedSums) {
             let Some(extra) = node.extra.as_ref() else {
                 return;
             };
-            if let (false, true, Many::Shared(list)) = (extra.gate_many, live, &extra.many) {
+            if !live {
+                // Nothing to give: only discover the gate operands, so
+                // they are reset (a neuron behind a dead relu: its weights
+                // are leaves, and only its inputs can be gates).
+                if extra.gate_operands {
+                    let weights: &[Value] = if extra.gate_many { &extra.many } else { &[] };
+                    for x in weights.iter().chain(extra.inputs.iter()) {
+                        give(x, 0.0);
+                    }
+                }
+                return;
+            }
+            if let (false, Many::Shared(list)) = (extra.gate_many, &extra.many) {
                 // The weights are leaves: their share waits in the list's
-                // buffer; the inputs get theirs now.
-                let sums = shared.sums(list);
-                for ((w, x), sum) in list.iter().zip(extra.inputs.iter()).zip(sums) {
-                    let (wd, xd) = (w.data(), x.data());
-                    *sum += upstream * xd;
-                    give(x, upstream * wd);
+                // buffer; the inputs get theirs now. The weights' data is
+                // read once per pass, into contiguous memory.
+                let (sums, weights) = shared.sums_and_data(list);
+                let inputs = extra.inputs.iter();
+                for ((x, sum), &wd) in inputs.zip(sums).zip(weights) {
+                    *sum += upstream * give(x, upstream * wd);
                 }
                 return;
             }
@@ -404,30 +419,53 @@ fn prefetch_operands(node: &Node) {
 /// during the pass.
 #[derive(Default)]
 struct SharedSums {
-    /// List address → position in `sums`.
-    index: HashMap<*const Value, usize>,
-    sums: Vec<(Rc<[Value]>, Vec<f64>)>,
+    /// List address → position in `lists`.
+    index: FxHashMap<*const Value, usize>,
+    lists: Vec<SharedList>,
+}
+
+/// One shared list of leaves met by backward.
+struct SharedList {
+    list: Rc<[Value]>,
+    /// `Σ upstream × input` so far, per leaf.
+    sums: Vec<f64>,
+    /// The leaves' data, read on first need (a `Dot` node's gate inputs
+    /// take `upstream × weight`).
+    data: Vec<f64>,
 }
 
 impl SharedSums {
-    /// The buffer of `list`, created (zero) on first use.
-    fn sums(&mut self, list: &Rc<[Value]>) -> &mut [f64] {
-        let next = self.sums.len();
+    /// The entry of `list`, created (zero) on first use.
+    fn entry(&mut self, list: &Rc<[Value]>) -> &mut SharedList {
+        let next = self.lists.len();
         let at = *self.index.entry(list.as_ptr()).or_insert(next);
         if at == next {
-            self.sums.push((Rc::clone(list), vec![0.0; list.len()]));
+            self.lists.push(SharedList {
+                list: Rc::clone(list),
+                sums: vec![0.0; list.len()],
+                data: Vec::new(),
+            });
         }
-        &mut self.sums[at].1
+        &mut self.lists[at]
+    }
+
+    /// The buffer of `list` and its leaves' data.
+    fn sums_and_data(&mut self, list: &Rc<[Value]>) -> (&mut [f64], &[f64]) {
+        let entry = self.entry(list);
+        if entry.data.len() != entry.list.len() {
+            entry.data = entry.list.iter().map(Value::data).collect();
+        }
+        (&mut entry.sums, &entry.data)
     }
 
     fn add(&mut self, list: &Rc<[Value]>, upstream: f64, constants: &[f64]) {
-        for (sum, &c) in self.sums(list).iter_mut().zip(constants) {
+        for (sum, &c) in self.entry(list).sums.iter_mut().zip(constants) {
             *sum += upstream * c;
         }
     }
 
     fn add_to_leaves(self) {
-        for (list, sums) in self.sums {
+        for SharedList { list, sums, .. } in self.lists {
             for (operand, sum) in list.iter().zip(sums) {
                 let mut inner = operand.0.borrow_mut();
                 if inner.requires_grad {
