@@ -15,108 +15,33 @@
 //! nodes are all later than it; the first unprocessed node of that path is
 //! in the frontier and later than it, and would have been taken first.)
 //!
-//! Creation numbers wrap around at [`SEQ_MODULUS`], so they are compared
+//! Creation numbers wrap around at 2^47 (`SEQ_MODULUS`), so they are compared
 //! as distances back from the root: a gate made more than 2^47 node
 //! creations (in its thread) before the output it feeds would be misplaced.
 //! At the fastest rate nodes can be made, that is over a month of nothing
 //! but building while holding that one gate.
 
 use std::cell::RefCell;
-use std::collections::BinaryHeap;
 use std::fmt;
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
+use super::frontier::Frontier;
 use super::op::Op;
-use super::value::{Many, Node, SEQ_MODULUS, Value};
+use super::value::{Many, Node, Value};
 
-/// A discovered node and how close it was made to the root: the walk
-/// takes the highest `rank` (the latest made) first.
-///
-/// The node is held by address, not by a counted handle: the root holds
-/// every node the walk can reach alive, and a walk neither drops a handle
-/// nor builds a node, so the address stays valid for the whole walk (and
-/// the walk touches no reference count).
-struct Ready {
-    rank: u64,
-    node: *const RefCell<Node>,
-}
+/// A node in a walk's frontier, held by address, not by a counted handle:
+/// the root holds every node the walk can reach alive, and a walk neither
+/// drops a handle nor builds a node, so the address stays valid for the
+/// whole walk (and the walk touches no reference count). Taken from
+/// `Rc::as_ptr`, so it keeps the provenance of the whole allocation
+/// (`Rc::from_raw` needs it).
+type NodePtr = *const RefCell<Node>;
 
-impl PartialEq for Ready {
-    fn eq(&self, other: &Self) -> bool {
-        self.rank == other.rank
-    }
-}
-
-impl Eq for Ready {}
-
-impl PartialOrd for Ready {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Ready {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.rank.cmp(&other.rank)
-    }
-}
-
-/// The nodes a walk has discovered and not processed, latest made first.
-///
-/// A max-heap by creation number, with one slot in front of it: the best
-/// node discovered since the last `pop`. Most nodes are an operand of the
-/// node processed just before them (every link of a chain), so they pass
-/// through the slot and never touch the heap.
-struct Frontier {
-    /// The root's creation number, from which ranks are counted back.
-    root_seq: u64,
-    next: Option<Ready>,
-    heap: BinaryHeap<Ready>,
-}
-
-impl Frontier {
-    fn new(root: &Node) -> Frontier {
-        Frontier {
-            root_seq: root.seq(),
-            next: None,
-            heap: BinaryHeap::new(),
-        }
-    }
-
-    /// Adds a node (`node` borrows `value`) that was not in the frontier.
-    fn push(&mut self, node: &Node, value: &Value) {
-        // Distance back from the root, modulo the wrap-around; the root
-        // itself ranks highest.
-        let back = self.root_seq.wrapping_sub(node.seq()) % SEQ_MODULUS;
-        let ready = Ready {
-            rank: SEQ_MODULUS - back,
-            // From `Rc::as_ptr`, so the address keeps the provenance of
-            // the whole allocation (`Rc::from_raw` needs it).
-            node: Rc::as_ptr(&value.0),
-        };
-        match &mut self.next {
-            None => self.next = Some(ready),
-            Some(next) if ready.rank > next.rank => {
-                self.heap.push(std::mem::replace(next, ready));
-            }
-            Some(_) => self.heap.push(ready),
-        }
-    }
-
-    /// Takes the latest-made node of the frontier.
-    fn pop(&mut self) -> Option<*const RefCell<Node>> {
-        let ready = match self.next.take() {
-            Some(next) if self.heap.peek().is_none_or(|top| next.rank > top.rank) => next,
-            Some(next) => {
-                self.heap.push(next);
-                self.heap.pop()?
-            }
-            None => self.heap.pop()?,
-        };
-        Some(ready.node)
-    }
+/// Adds `value` (whose node `node` borrows) to a walk's frontier.
+fn discover(frontier: &mut Frontier<NodePtr>, node: &Node, value: &Value) {
+    frontier.push(node.seq(), Rc::as_ptr(&value.0));
 }
 
 /// The nodes reachable from `root` in topological order: every node comes
@@ -126,8 +51,8 @@ pub(crate) fn topological_order(root: &Value) -> Vec<Value> {
     let mut frontier = {
         let mut node = root.0.borrow_mut();
         node.set_visited(true);
-        let mut frontier = Frontier::new(&node);
-        frontier.push(&node, root);
+        let mut frontier = Frontier::new(node.seq());
+        discover(&mut frontier, &node, root);
         frontier
     };
     while let Some(cell) = frontier.pop() {
@@ -143,7 +68,7 @@ pub(crate) fn topological_order(root: &Value) -> Vec<Value> {
                 let mut inner = operand.0.borrow_mut();
                 if !inner.visited() {
                     inner.set_visited(true);
-                    frontier.push(&inner, operand);
+                    discover(&mut frontier, &inner, operand);
                 }
             }
         }
@@ -202,8 +127,8 @@ impl Value {
             let mut root = self.0.borrow_mut();
             root.grad = 1.0;
             root.set_visited(true);
-            let mut frontier = Frontier::new(&root);
-            frontier.push(&root, self);
+            let mut frontier = Frontier::new(root.seq());
+            discover(&mut frontier, &root, self);
             frontier
         };
         let mut shared = SharedSums::default();
@@ -296,7 +221,7 @@ impl Value {
 /// Operands are other nodes than `node` (a graph has no cycles), so the
 /// mutable borrows here never meet the caller's borrow of `node`; the
 /// same operand twice (`a * a`) is borrowed twice in turn, never at once.
-fn propagate(node: &Node, frontier: &mut Frontier, shared: &mut SharedSums) {
+fn propagate(node: &Node, frontier: &mut Frontier<NodePtr>, shared: &mut SharedSums) {
     // A zero upstream gradient contributes nothing; skipping the products
     // also keeps 0 * inf from turning a dead branch into NaN. The operands
     // are still discovered, so every reachable gate is reset.
@@ -315,7 +240,7 @@ fn propagate(node: &Node, frontier: &mut Frontier, shared: &mut SharedSums) {
             inner.grad = if live { delta } else { 0.0 };
             inner.set_visited(true);
             prefetch_operands(&inner);
-            frontier.push(&inner, operand);
+            discover(frontier, &inner, operand);
         }
         inner.data
     };

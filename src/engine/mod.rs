@@ -9,12 +9,15 @@
 //! - `value.rs`: the `Value` handle, the node layout, constructors,
 //!   accessors and the iterative drop;
 //! - `arith.rs`: operators and the derived operations composed of gates;
+//! - `frontier.rs`: the walks' and the drop's to-do list, latest-made node
+//!   first;
 //! - `backward.rs`: the iterative graph walk, backprop and `find_anomaly`;
 //! - `check.rs`: numerical gradients and `gradcheck`.
 
 mod arith;
 pub(crate) mod backward;
 pub mod check;
+mod frontier;
 pub(crate) mod op;
 mod value;
 

@@ -1,11 +1,10 @@
 //! [`Value`], the handle users hold, and [`Node`], the graph node behind it.
 
 use std::cell::RefCell;
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::fmt;
 use std::rc::Rc;
 
+use super::frontier::Frontier;
 use super::op::{self, Op};
 
 /// A scalar `f64` in a computation graph, with the gradient backpropagation
@@ -364,26 +363,33 @@ fn reuse() -> Option<Rc<RefCell<Node>>> {
 impl Drop for Node {
     /// Dropping a node drops its operands; done naively that recurses once
     /// per link of a chain and overflows the stack on deep graphs. Here the
-    /// operands this node owns alone are unlinked onto a heap stack instead,
-    /// so dropping any graph takes constant stack space.
+    /// operands this node owns alone are unlinked into a frontier on the
+    /// heap instead, so dropping any graph takes constant stack space.
+    ///
+    /// The frontier frees the latest-made node first: a sweep down through
+    /// memory (with the node cache, a graph sits in memory in the order it
+    /// was made), and it hands the allocations to the cache in that order,
+    /// so that the next graph, taking them back earliest first, is laid out
+    /// in creation order again.
     fn drop(&mut self) {
         // Fast path: operands shared with other nodes only lose a count.
         if !self.may_own_an_operand() {
             return;
         }
         let mut operands = Vec::new();
-        let mut last_handles = BinaryHeap::new();
+        let mut last_handles = Frontier::new(self.seq());
         self.take_operands(&mut operands);
         loop {
             // Handles to shared nodes just lose their count here; the last
-            // handles wait in the heap. One by one, so that `x * x` drops its
-            // first `x` (2 -> 1) before it looks at the second.
+            // handles wait in the frontier. One by one, so that `x * x`
+            // drops its first `x` (2 -> 1) before it looks at the second.
             for value in operands.drain(..) {
                 if Rc::strong_count(&value.0) == 1 {
-                    last_handles.push(ByAddress(value));
+                    let seq = value.0.try_borrow().map_or(0, |node| node.seq());
+                    last_handles.push(seq, value.0);
                 }
             }
-            let Some(ByAddress(Value(mut rc))) = last_handles.pop() else {
+            let Some(mut rc) = last_handles.pop() else {
                 break;
             };
             if let Some(cell) = Rc::get_mut(&mut rc) {
@@ -397,42 +403,6 @@ impl Drop for Node {
                 recycle(rc);
             }
         }
-    }
-}
-
-/// A node handle ordered by the node's address: the iterative drop frees
-/// the highest address first.
-///
-/// That makes dropping a graph a sweep down through memory, which the
-/// hardware prefetcher follows, and hands the allocations to the spare list
-/// highest first, so that the next graph, taking them back lowest first, is
-/// laid out in creation order again, and walks over it sweep memory too.
-/// Following operands in stack order instead scatters the next graph.
-pub(crate) struct ByAddress(pub(crate) Value);
-
-impl ByAddress {
-    fn address(&self) -> usize {
-        self.0.address()
-    }
-}
-
-impl PartialEq for ByAddress {
-    fn eq(&self, other: &Self) -> bool {
-        self.address() == other.address()
-    }
-}
-
-impl Eq for ByAddress {}
-
-impl PartialOrd for ByAddress {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for ByAddress {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.address().cmp(&other.address())
     }
 }
 
