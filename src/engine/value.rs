@@ -315,7 +315,9 @@ fn recycle(rc: Rc<RefCell<Node>>) {
 /// Keeps an `Extra` box for reuse, emptied, if there is room. Its operand
 /// lists have been taken already, so emptying it drops nothing deep.
 fn recycle_extra(mut extra: Box<Extra>) {
-    *extra = Extra::default();
+    // The lists are empty; the rest may hold a label and shared constants.
+    extra.label = None;
+    extra.constants = None;
     let capacity = SPARE_CAPACITY.try_with(|c| c.get()).unwrap_or(0);
     let _ = SPARE_EXTRA.try_with(|spare| {
         if let Ok(mut spare) = spare.try_borrow_mut()
@@ -334,7 +336,9 @@ fn boxed_extra(extra: Extra) -> Box<Extra> {
         .flatten();
     match spare {
         Some(mut boxed) => {
-            *boxed = extra;
+            // The spare holds nothing (see `recycle_extra`): no need to
+            // run its drop.
+            std::mem::forget(std::mem::replace(&mut *boxed, extra));
             boxed
         }
         None => Box::new(extra),
@@ -469,7 +473,10 @@ impl Value {
         match reuse() {
             Some(mut rc) => match Rc::get_mut(&mut rc) {
                 Some(cell) => {
-                    *cell.get_mut() = node;
+                    // A spare node holds no operands and no `Extra` (see
+                    // `Node::drop`): forgetting it leaks nothing and skips
+                    // its drop.
+                    std::mem::forget(std::mem::replace(cell.get_mut(), node));
                     Value(rc)
                 }
                 None => Value(Rc::new(RefCell::new(node))),
