@@ -96,3 +96,59 @@ impl<T> Frontier<T> {
         Some(ready.item)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Replays a walk: each step takes an item (its key, the distance back
+    /// from the root), then pushes the keys the script gives it, each
+    /// beyond the key just taken, as a walk's operands are made before the
+    /// node it took.
+    fn walk(first: u64, script: &[Vec<u64>]) -> Vec<u64> {
+        let root = 1 << 40;
+        let mut frontier = Frontier::new(root);
+        frontier.push(root - first, first);
+        let mut taken = Vec::new();
+        let mut steps = script.iter();
+        while let Some(key) = frontier.pop() {
+            taken.push(key);
+            for &step in steps.next().into_iter().flatten() {
+                frontier.push(root - (key + step), key + step);
+            }
+        }
+        taken
+    }
+
+    proptest! {
+        /// Every item pushed is taken once, nearest the root first: were a
+        /// farther one taken while a nearer one waited, the taken keys
+        /// would go down somewhere.
+        #[test]
+        fn takes_the_latest_made_first(
+            first in 0u64..1000,
+            script in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![1u64..4, 1u64..300, 1u64..(1 << 30)], 0..6),
+                0..200,
+            ),
+        ) {
+            let taken = walk(first, &script);
+            let pushed = 1 + script.iter().take(taken.len()).map(Vec::len).sum::<usize>();
+            prop_assert_eq!(taken.len(), pushed);
+            prop_assert!(taken.windows(2).all(|w| w[0] <= w[1]), "{taken:?}");
+        }
+    }
+
+    #[test]
+    fn creation_numbers_wrap_around() {
+        // The root was made just after the counter wrapped, its operands
+        // on both sides of the wrap: distances back still order them.
+        let mut frontier = Frontier::new(2);
+        for seq in [SEQ_MODULUS - 3, 1, SEQ_MODULUS - 1, 0] {
+            frontier.push(seq, seq);
+        }
+        let order: Vec<u64> = std::iter::from_fn(|| frontier.pop()).collect();
+        assert_eq!(order, [1, 0, SEQ_MODULUS - 1, SEQ_MODULUS - 3]);
+    }
+}
