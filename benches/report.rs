@@ -273,7 +273,7 @@ fn report(sizes: &Sizes) {
         }
     }
     println!(
-        "\nHeap bytes count what was requested (graph plus the topological order backward keeps);"
+        "\nHeap bytes count what was requested (the graph, and backward's frontier at its largest);"
     );
     println!("RSS adds the allocator's rounding (and, for the port, its recursion stack).\n");
 
