@@ -57,7 +57,7 @@ pub(crate) fn topological_order(root: &Value) -> Vec<Value> {
     };
     while let Some(cell) = frontier.pop() {
         // SAFETY: `cell` is the `Rc` allocation of a node that `root` holds
-        // alive (see `Ready`); one more count makes this handle its own.
+        // alive (see `NodePtr`); one more count makes this handle its own.
         let value = unsafe {
             Rc::increment_strong_count(cell);
             Value(Rc::from_raw(cell))
@@ -133,7 +133,7 @@ impl Value {
         };
         let mut shared = SharedSums::default();
         while let Some(cell) = frontier.pop() {
-            // SAFETY: `self` holds every node of the walk alive (see `Ready`)
+            // SAFETY: `self` holds every node of the walk alive (see `NodePtr`)
             // and outlives this borrow.
             let mut node = unsafe { &*cell }.borrow_mut();
             node.set_visited(false);
@@ -231,16 +231,17 @@ fn propagate(node: &Node, frontier: &mut Frontier<NodePtr>, shared: &mut SharedS
     // under the same borrow.
     let mut give = |operand: &Value, delta: f64| -> f64 {
         let mut inner = operand.0.borrow_mut();
-        if !inner.requires_grad {
-        } else if inner.op == Op::Leaf || inner.visited() {
-            if live {
-                inner.grad += delta;
+        if inner.requires_grad {
+            if inner.op == Op::Leaf || inner.visited() {
+                if live {
+                    inner.grad += delta;
+                }
+            } else {
+                inner.grad = if live { delta } else { 0.0 };
+                inner.set_visited(true);
+                prefetch_operands(&inner);
+                discover(frontier, &inner, operand);
             }
-        } else {
-            inner.grad = if live { delta } else { 0.0 };
-            inner.set_visited(true);
-            prefetch_operands(&inner);
-            discover(frontier, &inner, operand);
         }
         inner.data
     };
