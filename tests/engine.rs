@@ -404,16 +404,18 @@ fn labelled_gates_feeding_fused_nodes_backprop_fully() {
 }
 
 #[test]
-fn gates_reached_only_through_a_dead_dot_are_reset() {
+fn gates_reached_only_through_a_dead_sum_or_dot_are_reset() {
     use std::rc::Rc;
     let x = Value::new(1.0);
     let h = &x * 3.0;
     let ws: Rc<[Value]> = Rc::from([Value::new(-1.0)]);
     let hs: Rc<[Value]> = Rc::from([h.clone()]);
-    // relu(-3) = 0 with gradient 0: nothing flows back into either dot.
+    // relu(-3) = 0 with gradient 0: nothing flows back into the dots or
+    // the sum.
     let shared = Value::dot_shared(&ws, &hs).unwrap().relu();
     let owned = Value::dot(&ws, &hs).relu();
-    for dead in [shared, owned] {
+    let sum = (Value::sum(std::slice::from_ref(&h)) * -1.0).relu();
+    for dead in [shared, owned, sum] {
         (&h * 2.0).backward();
         assert_eq!(h.grad(), 2.0);
         dead.backward();

@@ -247,6 +247,18 @@ fn propagate(node: &Node, frontier: &mut Frontier<NodePtr>, shared: &mut SharedS
     };
     match node.op {
         Op::Leaf => {}
+        Op::Sum | Op::Dot | Op::DotConst if !live => {
+            // A dead n-ary node (a neuron behind a dead relu) has nothing
+            // to give: it only discovers its gate operands, so they are
+            // reset, and skips a list that holds none (the weights).
+            let Some(extra) = node.extra.as_ref().filter(|e| e.gate_operands) else {
+                return;
+            };
+            let many: &[Value] = if extra.gate_many { &extra.many } else { &[] };
+            for x in many.iter().chain(extra.inputs.iter()) {
+                give(x, 0.0);
+            }
+        }
         Op::Sum => {
             for x in node.operands() {
                 give(x, upstream);
@@ -256,18 +268,6 @@ fn propagate(node: &Node, frontier: &mut Frontier<NodePtr>, shared: &mut SharedS
             let Some(extra) = node.extra.as_ref() else {
                 return;
             };
-            if !live {
-                // Nothing to give: only discover the gate operands, so
-                // they are reset (a neuron behind a dead relu: its weights
-                // are leaves, and only its inputs can be gates).
-                if extra.gate_operands {
-                    let weights: &[Value] = if extra.gate_many { &extra.many } else { &[] };
-                    for x in weights.iter().chain(extra.inputs.iter()) {
-                        give(x, 0.0);
-                    }
-                }
-                return;
-            }
             if let (false, Many::Shared(list)) = (extra.gate_many, &extra.many) {
                 // The weights are leaves: their share waits in the list's
                 // buffer; the inputs get theirs now. The weights' data is
@@ -289,17 +289,11 @@ fn propagate(node: &Node, frontier: &mut Frontier<NodePtr>, shared: &mut SharedS
             let Some(extra) = node.extra.as_ref() else {
                 return;
             };
-            if !extra.gate_operands {
+            if let (false, Many::Shared(list)) = (extra.gate_operands, &extra.many) {
                 // Only leaves can take a gradient here, and a leaf is never
-                // scheduled: a dead node is done, and a shared list's share
-                // can wait in its buffer.
-                if !live {
-                    return;
-                }
-                if let Many::Shared(list) = &extra.many {
-                    shared.add(list, upstream, extra.constants());
-                    return;
-                }
+                // scheduled: the list's share can wait in its buffer.
+                shared.add(list, upstream, extra.constants());
+                return;
             }
             for (w, &c) in extra.many.iter().zip(extra.constants()) {
                 give(w, upstream * c);
