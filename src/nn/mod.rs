@@ -32,7 +32,7 @@ use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-pub use model::ModelError;
+pub use model::{MAX_MODEL_BYTES, ModelError};
 
 use crate::Value;
 use crate::engine::op::{self, Op};
