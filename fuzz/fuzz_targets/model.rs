@@ -1,0 +1,80 @@
+//! The model loader on arbitrary bytes: `Mlp::from_json` must return a
+//! model or a typed error, never panic, and never allocate more than a
+//! small multiple of its input (every parameter becomes a node, so some
+//! multiple is unavoidable; the bound below is about 64 bytes of memory per
+//! byte of JSON). A model it accepts must save and load back bit for bit.
+//!
+//!     cargo +nightly fuzz run model corpus/model seeds/model -- -runs=10000000
+#![no_main]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use chainrule::nn::Mlp;
+use libfuzzer_sys::fuzz_target;
+
+/// Counts the bytes the Rust side holds, and their peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(size: usize) {
+    let live = LIVE.fetch_add(size, Relaxed) + size;
+    PEAK.fetch_max(live, Relaxed);
+}
+
+// SAFETY: every call is passed on to the system allocator unchanged; the
+// counters are only read.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_sub(layout.size(), Relaxed);
+            grew(new_size);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Bytes of memory allowed per byte of input, and a fixed allowance.
+const PER_BYTE: usize = 64;
+const FIXED: usize = 64 << 10;
+
+fuzz_target!(|data: &[u8]| {
+    let before = LIVE.load(Relaxed);
+    PEAK.store(before, Relaxed);
+    let result = Mlp::from_json(data);
+    let used = PEAK.load(Relaxed).saturating_sub(before);
+    assert!(
+        used <= PER_BYTE * data.len() + FIXED,
+        "{used} bytes allocated for {} bytes of input",
+        data.len()
+    );
+    if let Ok(mlp) = result {
+        // Every parameter read is finite, so the model saves; and reads
+        // back as the same model, bit for bit.
+        let json = mlp.to_json().expect("a loaded model saves");
+        let back = Mlp::from_json(json.as_bytes()).expect("a saved model loads");
+        assert_eq!(back.sizes(), mlp.sizes());
+        assert_eq!(back.activation(), mlp.activation());
+        let bits = |m: &Mlp| -> Vec<u64> { m.parameters().iter().map(|p| p.data().to_bits()).collect() };
+        assert_eq!(bits(&back), bits(&mlp));
+    }
+});
