@@ -298,9 +298,22 @@ impl Digits {
         self
     }
 
-    /// Digit `i`'s 784 pixels, 0 (white) to 255 (black), row by row.
+    /// Digit `i`'s 784 pixels, 0 (white) to 255 (black), row by row;
+    /// `None` past the last digit, however large `i` is.
+    ///
+    /// ```
+    /// # use chainrule::data::mnist::Digits;
+    /// # let mut images = vec![0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28];
+    /// # images.extend([7; 784]);
+    /// let digits = Digits::from_idx(&images, &[0, 0, 8, 1, 0, 0, 0, 1, 4]).unwrap();
+    /// assert!(digits.image(0).is_some());
+    /// assert_eq!(digits.image(1 << 60), None); // 2^60 × 784 does not wrap to 0
+    /// ```
     pub fn image(&self, i: usize) -> Option<&[u8]> {
-        self.images.get(i * PIXELS..(i + 1) * PIXELS)
+        // Checked: in release builds `i * 784` would wrap for huge `i` and
+        // land on another digit.
+        let start = i.checked_mul(PIXELS)?;
+        self.images.get(start..start.checked_add(PIXELS)?)
     }
 
     /// Digit `i`'s pixels as `pixel / 255`, in [0, 1].
