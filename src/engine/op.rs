@@ -137,12 +137,28 @@ impl Op {
                 }
             }
             Op::Exp => (z, 0.0),
+            // ln is undefined below 0: its value is NaN, and so is its slope
+            // (1/a there would be a finite number for an undefined function).
+            Op::Log if a < 0.0 => (f64::NAN, 0.0),
             Op::Log => (1.0 / a, 0.0),
             // d/da a^0 is 0 everywhere, also at a = 0 where k a^(k-1) is 0 * inf.
             Op::Pow if b == 0.0 => (0.0, 0.0),
-            Op::Pow => (b * a.powf(b - 1.0), 0.0),
+            Op::Pow => (pow_slope(a, b), 0.0),
             Op::Leaf | Op::Sum | Op::Dot | Op::DotConst => (0.0, 0.0),
         }
+    }
+}
+
+/// `d/da a^k = k a^(k-1)`, with its limit where that product is `∞ · 0`:
+/// for an infinite exponent, wherever `a^(k-1)` is 0 (so `a^k` is 0 too,
+/// and flat: `2^-∞`, `0.5^∞`), the slope is 0, not NaN.
+#[inline]
+fn pow_slope(a: f64, k: f64) -> f64 {
+    let power = a.powf(k - 1.0);
+    if k.is_infinite() && power == 0.0 {
+        0.0
+    } else {
+        k * power
     }
 }
 
@@ -177,18 +193,27 @@ pub(crate) fn pow(a: f64, b: f64) -> f64 {
 }
 
 /// `Sum` forward: the add gate over many operands. Its backward rule is the
-/// add gate's: every operand receives the upstream gradient unchanged.
+/// add gate's: every operand receives the upstream gradient unchanged. The
+/// empty sum is `+0.0` (Rust's `f64::sum` starts from `-0.0`, which would
+/// make `1 / Σ∅` equal `-inf`).
 #[inline]
 pub(crate) fn sum_forward(xs: impl Iterator<Item = f64>) -> f64 {
-    xs.sum()
+    // -0.0 + x is x, bit for bit, for every x: so this is `f64::sum` for a
+    // non-empty list. Only the empty sum (-0.0) changes sign.
+    let mut empty = true;
+    let total = xs.fold(-0.0, |total, x| {
+        empty = false;
+        total + x
+    });
+    if empty { 0.0 } else { total }
 }
 
-/// `Dot` and `DotConst` forward: `Σ wi xi`. The backward rule is the mul
-/// gate's, pairwise: `wi` receives upstream × `xi` and `xi` (a node, in
-/// `Dot`) receives upstream × `wi`.
+/// `Dot` and `DotConst` forward: `Σ wi xi` (`+0.0` for no pairs). The
+/// backward rule is the mul gate's, pairwise: `wi` receives upstream × `xi`
+/// and `xi` (a node, in `Dot`) receives upstream × `wi`.
 #[inline]
 pub(crate) fn dot_forward(pairs: impl Iterator<Item = (f64, f64)>) -> f64 {
-    pairs.map(|(w, x)| w * x).sum()
+    sum_forward(pairs.map(|(w, x)| w * x))
 }
 
 impl fmt::Display for Op {
