@@ -68,6 +68,22 @@ fn class(logits: &[Value], target: usize) -> Result<&Value, LossError> {
         })
 }
 
+/// The position of the one `+inf` logit, if exactly one logit is `+inf`
+/// and none is NaN. Softmax then has a limit (all its mass on that logit),
+/// which the usual shift by the maximum cannot reach (`inf - inf` is
+/// NaN). With two or more `+inf` logits the limit depends on how they grew:
+/// NaN is the right answer, and the usual formulas give it.
+fn lone_infinite_logit(logits: &[Value]) -> Option<usize> {
+    let mut found = None;
+    for (i, z) in logits.iter().enumerate() {
+        let z = z.data();
+        if z.is_nan() || (z == f64::INFINITY && found.replace(i).is_some()) {
+            return None;
+        }
+    }
+    found
+}
+
 /// The scores shifted by their maximum (`z - max z`), and `ln Σ e^(z - max z)`:
 /// the stable pieces of softmax. The maximum is built from max nodes (its
 /// gradient cancels: the loss does not depend on the shift).
@@ -87,6 +103,10 @@ fn shifted_and_log_sum(logits: &[Value]) -> (Vec<Value>, Value) {
 /// [`LossError::Empty`] for no logits.
 pub fn log_sum_exp(logits: &[Value]) -> Result<Value, LossError> {
     non_empty(logits, "logits")?;
+    if let Some(k) = lone_infinite_logit(logits) {
+        // ln Σ e^z → z_k, with gradient softmax(z) → onehot(k).
+        return Ok(logits[k].clone());
+    }
     let max = logits[1..].iter().fold(logits[0].clone(), |m, z| m.max(z));
     let (_, log_sum) = shifted_and_log_sum(logits);
     Ok(max + log_sum)
@@ -107,6 +127,11 @@ pub fn log_sum_exp(logits: &[Value]) -> Result<Value, LossError> {
 /// [`LossError::Empty`] for no logits.
 pub fn softmax(logits: &[Value]) -> Result<Vec<Value>, LossError> {
     non_empty(logits, "logits")?;
+    if let Some(k) = lone_infinite_logit(logits) {
+        // onehot(k), flat: its gradient p (δ - p) is 0 at the limit.
+        let p = (0..logits.len()).map(|i| Value::constant(if i == k { 1.0 } else { 0.0 }));
+        return Ok(p.collect());
+    }
     let max = logits[1..].iter().fold(logits[0].clone(), |m, z| m.max(z));
     let minus_max = -&max;
     let exps: Vec<Value> = logits.iter().map(|z| (z + &minus_max).exp()).collect();
@@ -121,6 +146,18 @@ pub fn softmax(logits: &[Value]) -> Result<Vec<Value>, LossError> {
 /// [`LossError::Empty`] for no logits.
 pub fn log_softmax(logits: &[Value]) -> Result<Vec<Value>, LossError> {
     non_empty(logits, "logits")?;
+    if let Some(k) = lone_infinite_logit(logits) {
+        // z_i - z_k: -inf, with gradient δ - onehot(k); and 0 at i = k.
+        let minus_top = -&logits[k];
+        let out = logits.iter().enumerate().map(|(i, z)| {
+            if i == k {
+                Value::constant(0.0)
+            } else {
+                z + &minus_top
+            }
+        });
+        return Ok(out.collect());
+    }
     let (shifted, log_sum) = shifted_and_log_sum(logits);
     let minus_log_sum = -&log_sum;
     Ok(shifted.iter().map(|s| s + &minus_log_sum).collect())
@@ -136,6 +173,15 @@ pub fn log_softmax(logits: &[Value]) -> Result<Vec<Value>, LossError> {
 /// [`LossError::Empty`] for no logits, [`LossError::TargetOutOfRange`].
 pub fn softmax_cross_entropy(logits: &[Value], target: usize) -> Result<Value, LossError> {
     class(logits, target)?;
+    if let Some(k) = lone_infinite_logit(logits) {
+        // The limit: loss 0 if the +inf logit is the target, else z_k - z_t
+        // (+inf), with the gradient softmax - onehot(t) → onehot(k) - onehot(t).
+        return Ok(if k == target {
+            Value::constant(0.0)
+        } else {
+            &logits[k] - &logits[target]
+        });
+    }
     let (shifted, log_sum) = shifted_and_log_sum(logits);
     Ok(log_sum - &shifted[target])
 }
@@ -200,9 +246,26 @@ pub fn logistic(logit: &Value, label: f64) -> Result<Value, LossError> {
             expected: "between 0 and 1",
         });
     }
-    let abs = logit.max(&-logit);
-    let softplus_of_minus_abs = ((-&abs).exp() + 1.0).ln();
-    Ok(logit.relu() - logit * label + softplus_of_minus_abs)
+    // y softplus(-z) + (1 - y) softplus(z). A term whose weight is 0 is
+    // left out, not multiplied by 0: at z = ±inf it is infinite, and
+    // 0 · inf is NaN (the old form's `z y` was NaN at z = +inf, y = 0).
+    let loss = if label == 1.0 {
+        softplus(&-logit)
+    } else if label == 0.0 {
+        softplus(logit)
+    } else {
+        softplus(&-logit) * label + softplus(logit) * (1.0 - label)
+    };
+    Ok(loss)
+}
+
+/// `ln(1 + e^u)`, computed as `relu(u) + ln(1 + e^-|u|)` so that nothing
+/// overflows. At u = 0 both pieces have a kink; `|u|` is `max(u, -u)`,
+/// whose tie goes to `-u`, the side relu's tie takes too, so the two
+/// one-sided slopes add up to the true slope σ(0) = 1/2.
+fn softplus(u: &Value) -> Value {
+    let abs = u.max(&-u);
+    u.relu() + ((-&abs).exp() + 1.0).ln()
 }
 
 /// Mean squared error between predictions and targets.
