@@ -23,7 +23,9 @@ mod value;
 
 pub use backward::{Anomaly, AnomalyKind};
 pub use op::Op;
-pub use value::{DEFAULT_NODE_CACHE_CAPACITY, Value, node_cache_len, set_node_cache_capacity};
+pub use value::{
+    DEFAULT_NODE_CACHE_CAPACITY, Value, clear_node_cache, node_cache_len, set_node_cache_capacity,
+};
 
 use thiserror::Error;
 
