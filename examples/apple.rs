@@ -13,7 +13,7 @@ use chainrule::Value;
 use chainrule::graph::DotOptions;
 
 fn main() {
-    let out = support::out_dir();
+    let out = support::Flags::parse(0, &["--out"]).out_dir();
 
     println!("Apple shopping: 2 apples at 100 each, 10% consumption tax\n");
     let apple = Value::new(100.0).with_label("apple price");

@@ -19,9 +19,10 @@ use chainrule::{Value, loss};
 use rand::{RngExt, SeedableRng};
 
 fn main() {
-    let out = support::out_dir();
-    let customers: usize = support::arg("--customers", 100_000);
-    let seed: u64 = support::arg("--seed", 1);
+    let flags = support::Flags::parse(0, &["--out", "--customers", "--seed"]);
+    let out = flags.out_dir();
+    let customers = flags.count("--customers", 100_000, 1, 100_000_000);
+    let seed = flags.seed("--seed", 1);
     let (p_man, p_woman): (f64, f64) = (0.5, 0.5);
     let (bibim_if_man, bibim_if_woman) = (1.0 / 5.0, 2.0 / 5.0);
 

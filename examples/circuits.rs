@@ -13,7 +13,7 @@ use chainrule::Value;
 use chainrule::graph::{DotOptions, RankDir};
 
 fn main() {
-    let out = support::out_dir();
+    let out = support::Flags::parse(0, &["--out"]).out_dir();
 
     println!("f(x, y, z) = (x + y) z at x = -2, y = 5, z = -4");
     let x = Value::new(-2.0).with_label("x");

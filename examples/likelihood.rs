@@ -35,9 +35,10 @@ fn probability(a: f64, b: f64, mean: f64, sd: f64) -> f64 {
 }
 
 fn main() {
-    let out = support::out_dir();
-    let days: usize = support::arg("--days", 200);
-    let seed: u64 = support::arg("--seed", 7);
+    let flags = support::Flags::parse(0, &["--out", "--days", "--seed"]);
+    let out = flags.out_dir();
+    let days = flags.count("--days", 200, 1, 10_000_000);
+    let seed = flags.seed("--seed", 7);
     let (mean, sd) = (32.0, 2.5);
 
     println!("Daily sales ~ Normal(mean 32, sd 2.5)\n");

@@ -24,27 +24,68 @@ use chainrule::optim::{Adam, Optimizer, Schedule, Sgd};
 use chainrule::{Value, loss};
 use rand::{RngExt, SeedableRng};
 
+use support::{Flags, fail};
+
+const TRAIN_FLAGS: &[&str] = &[
+    "--data",
+    "--train",
+    "--test",
+    "--hidden",
+    "--epochs",
+    "--batch",
+    "--lr",
+    "--optimizer",
+    "--lr-end",
+    "--weight-decay",
+    "--seed",
+    "--out",
+];
+const EVALUATE_FLAGS: &[&str] = &["--model", "--data", "--test"];
+
 fn main() {
-    let command = std::env::args().nth(1).unwrap_or_else(|| "train".into());
-    match command.as_str() {
-        "train" => train(),
-        "evaluate" => evaluate(),
-        other => support::fail(&format!("unknown command {other:?}: use train or evaluate")),
+    match std::env::args().nth(1).as_deref() {
+        None => train(&Flags::parse(0, TRAIN_FLAGS)),
+        Some("train") => train(&Flags::parse(1, TRAIN_FLAGS)),
+        Some("evaluate") => evaluate(&Flags::parse(1, EVALUATE_FLAGS)),
+        Some(other) => fail(&format!(
+            "unknown command {other:?}: use train or evaluate, as in `mnist train --epochs 1`"
+        )),
     }
 }
 
-fn data_dir() -> PathBuf {
-    PathBuf::from(support::arg("--data", "data/mnist-sample".to_string()))
+fn data_dir(flags: &Flags) -> PathBuf {
+    PathBuf::from(flags.text("--data", "data/mnist-sample"))
 }
 
-fn load(train: Option<usize>, test: Option<usize>) -> mnist::Mnist {
-    let dir = data_dir();
-    mnist::load(&dir, train, test).unwrap_or_else(|e| support::fail(&e.to_string()))
+fn load(flags: &Flags, train: Option<usize>, test: Option<usize>) -> mnist::Mnist {
+    mnist::load(data_dir(flags), train, test).unwrap_or_else(|e| fail(&e.to_string()))
 }
 
-fn optional(name: &str) -> Option<usize> {
-    let n: usize = support::arg(name, 0);
+/// `--train N` / `--test N`: the first N digits; absent or 0, all of them.
+fn optional(flags: &Flags, name: &str) -> Option<usize> {
+    let n = flags.count(name, 0, 0, usize::MAX);
     (n > 0).then_some(n)
+}
+
+/// Digit `i`'s pixels in [0, 1] and its label. The index comes from
+/// `0..digits.len()`, so both exist; if not, the example stops, rather
+/// than skip the digit or count it as a 0.
+fn digit(digits: &Digits, i: usize) -> (Vec<f64>, u8) {
+    match (digits.pixels(i), digits.label(i)) {
+        (Some(x), Some(label)) => (x, label),
+        _ => fail(&format!("digit {i} of {} is missing", digits.len())),
+    }
+}
+
+/// Stops unless `model` reads 28×28 pixels and scores 10 digits.
+fn check_digit_model(model: &Mlp, path: &std::path::Path) {
+    let sizes = model.sizes();
+    if sizes.first() != Some(&PIXELS) || sizes.last() != Some(&10) {
+        fail(&format!(
+            "{}: the model's sizes are {sizes:?}; a digit model needs {PIXELS} inputs (28x28 pixels) and 10 outputs (digits 0-9)",
+            path.display()
+        ));
+    }
 }
 
 /// The index of the highest score.
@@ -54,14 +95,21 @@ fn argmax(scores: &[f64]) -> usize {
 
 /// Accuracy, the confusion matrix (`[true][predicted]`) and the
 /// misclassified digits as (index, predicted), by graph-free inference.
+/// The model must be a digit model (see `check_digit_model`); an error
+/// stops the example rather than become a prediction.
 fn assess(model: &Mlp, digits: &Digits) -> (f64, [[usize; 10]; 10], Vec<(usize, usize)>) {
     let mut confusion = [[0usize; 10]; 10];
     let mut wrong = Vec::new();
     for i in 0..digits.len() {
-        let (Some(x), Some(label)) = (digits.pixels(i), digits.label(i)) else {
-            continue;
-        };
-        let predicted = model.predict(&x).map_or(0, |s| argmax(&s));
+        let (x, label) = digit(digits, i);
+        let scores = model.predict(&x).unwrap_or_else(|e| fail(&e.to_string()));
+        let predicted = argmax(&scores);
+        if predicted >= 10 {
+            fail(&format!(
+                "the model gives {} scores; a digit model gives 10",
+                scores.len()
+            ));
+        }
         confusion[usize::from(label)][predicted] += 1;
         if predicted != usize::from(label) {
             wrong.push((i, predicted));
@@ -85,33 +133,33 @@ fn peak_memory_mib() -> f64 {
     kib / 1024.0
 }
 
-fn train() {
-    let out = support::out_dir();
-    let hidden: Vec<usize> = support::arg("--hidden", "50".to_string())
+fn train(flags: &Flags) {
+    let out = flags.out_dir();
+    let hidden: Vec<usize> = flags
+        .text("--hidden", "50")
         .split(',')
-        .map(|w| {
-            w.trim()
-                .parse()
-                .unwrap_or_else(|_| support::fail("--hidden takes widths such as 50 or 128,64"))
-        })
+        .map(|w| support::whole("--hidden (each width)", w, 1, 10_000))
         .collect();
-    let epochs: usize = support::arg("--epochs", 15);
-    let batch: usize = support::arg("--batch", 100).max(1);
-    let rate: f64 = support::arg("--lr", 0.1);
-    let optimizer: String = support::arg("--optimizer", "sgd".to_string());
+    let epochs = flags.count("--epochs", 15, 1, 10_000);
+    let batch = flags.count("--batch", 100, 1, 1_000_000);
+    let rate = flags.positive("--lr", 0.1);
+    let optimizer = flags.text("--optimizer", "sgd");
     // Optional: decay the rate linearly to --lr-end over all steps (sgd),
     // and the lecture's L2 term as weight decay (both 0 = off).
-    let rate_end: f64 = support::arg("--lr-end", 0.0);
-    let weight_decay: f64 = support::arg("--weight-decay", 0.0);
-    let seed: u64 = support::arg("--seed", 1);
-    let data = load(optional("--train"), optional("--test"));
+    let rate_end = flags.non_negative("--lr-end", 0.0);
+    let weight_decay = flags.non_negative("--weight-decay", 0.0);
+    let seed = flags.seed("--seed", 1);
+    if rate_end > 0.0 && optimizer != "sgd" {
+        fail("--lr-end decays sgd's rate; adam keeps its rate (leave --lr-end out)");
+    }
+    let data = load(flags, optional(flags, "--train"), optional(flags, "--test"));
 
     let mut sizes = vec![PIXELS];
     sizes.extend(&hidden);
     sizes.push(10);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let model = Mlp::new(&sizes, Activation::Relu, &mut rng)
-        .unwrap_or_else(|e| support::fail(&e.to_string()));
+    let model =
+        Mlp::new(&sizes, Activation::Relu, &mut rng).unwrap_or_else(|e| fail(&e.to_string()));
     let parameters = model.parameters();
     let steps = epochs * data.train.len().div_ceil(batch);
     let schedule = if rate_end > 0.0 {
@@ -127,14 +175,14 @@ fn train() {
             Sgd::new(rate)
                 .and_then(|s| s.schedule(schedule))
                 .and_then(|s| s.weight_decay(weight_decay))
-                .unwrap_or_else(|e| support::fail(&e.to_string())),
+                .unwrap_or_else(|e| fail(&e.to_string())),
         ),
         "adam" => Box::new(
             Adam::new(rate)
                 .and_then(|a| a.weight_decay(weight_decay))
-                .unwrap_or_else(|e| support::fail(&e.to_string())),
+                .unwrap_or_else(|e| fail(&e.to_string())),
         ),
-        other => support::fail(&format!("--optimizer {other:?}: use sgd or adam")),
+        other => fail(&format!("--optimizer {other:?}: use sgd or adam")),
     };
     println!(
         "MLP {} (relu), {} parameters; {} training and {} test digits from {}; batch {batch}, {optimizer} lr {rate}, {epochs} epochs",
@@ -146,7 +194,7 @@ fn train() {
         model.num_parameters(),
         data.train.len(),
         data.test.len(),
-        data_dir().display()
+        data_dir(flags).display()
     );
 
     let started = Instant::now();
@@ -162,19 +210,24 @@ fn train() {
         for (b, indices) in order.chunks(batch).enumerate() {
             let sample_losses: Vec<Value> = indices
                 .iter()
-                .filter_map(|&i| {
+                .map(|&i| {
+                    let (x, label) = digit(&data.train, i);
                     // Pixels are numbers, not nodes: the first layer is dot_const nodes.
-                    let logits = model.forward_f64(&data.train.pixels(i)?).ok()?;
-                    loss::softmax_cross_entropy(&logits, usize::from(data.train.label(i)?)).ok()
+                    model
+                        .forward_f64(&x)
+                        .map_err(|e| e.to_string())
+                        .and_then(|logits| {
+                            loss::softmax_cross_entropy(&logits, usize::from(label))
+                                .map_err(|e| e.to_string())
+                        })
+                        .unwrap_or_else(|e| fail(&format!("digit {i}: {e}")))
                 })
                 .collect();
-            let Ok(batch_loss) = loss::mean(&sample_losses) else {
-                continue;
-            };
+            let batch_loss = loss::mean(&sample_losses).unwrap_or_else(|e| fail(&e.to_string()));
             model.zero_grad();
             batch_loss.backward();
             step.step(&parameters)
-                .unwrap_or_else(|e| support::fail(&e.to_string()));
+                .unwrap_or_else(|e| fail(&e.to_string()));
             epoch_loss += batch_loss.data() * indices.len() as f64;
             // The batch's graph is dropped here, before the next is built.
             let seen = (b + 1) * batch;
@@ -212,7 +265,7 @@ fn train() {
     let model_path = out.join("mnist-model.json");
     model
         .save(&model_path)
-        .unwrap_or_else(|e| support::fail(&e.to_string()));
+        .unwrap_or_else(|e| fail(&e.to_string()));
     let curves = out.join("mnist-training.svg");
     // Epochs count from 1.
     let per_epoch = |ys: &[f64]| -> Vec<(f64, f64)> {
@@ -239,13 +292,19 @@ fn train() {
     let wrong_path = out.join("mnist-misclassified.svg");
     let captions: Vec<String> = wrong
         .iter()
-        .map(|&(i, predicted)| format!("{}→{predicted}", data.test.label(i).unwrap_or(0)))
+        .map(|&(i, predicted)| format!("{}→{predicted}", digit(&data.test, i).1))
         .collect();
     let images: Vec<(&[u8], &str)> = wrong
         .iter()
         .zip(&captions)
         .take(40)
-        .filter_map(|(&(i, _), caption)| Some((data.test.image(i)?, caption.as_str())))
+        .map(|(&(i, _), caption)| {
+            let image = data
+                .test
+                .image(i)
+                .unwrap_or_else(|| fail(&format!("test digit {i} is missing")));
+            (image, caption.as_str())
+        })
         .collect();
     support::save_plot(
         &wrong_path,
@@ -260,20 +319,23 @@ fn train() {
     );
 }
 
-fn evaluate() {
-    let path = PathBuf::from(support::arg("--model", String::new()));
+fn evaluate(flags: &Flags) {
+    // Every flag is checked before any work.
+    let test = optional(flags, "--test");
+    let path = PathBuf::from(flags.text("--model", ""));
     if path.as_os_str().is_empty() {
-        support::fail("evaluate needs --model FILE (written by train)");
+        fail("evaluate needs --model FILE (written by train)");
     }
-    let model = Mlp::load(&path).unwrap_or_else(|e| support::fail(&e.to_string()));
-    let data = load(Some(1), optional("--test"));
+    let model = Mlp::load(&path).unwrap_or_else(|e| fail(&e.to_string()));
+    check_digit_model(&model, &path);
+    let data = load(flags, Some(1), test);
     let (accuracy, confusion, _) = assess(&model, &data.test);
     println!(
         "{}: test accuracy {:.2}% on {} digits from {}",
         path.display(),
         accuracy * 100.0,
         data.test.len(),
-        data_dir().display()
+        data_dir(flags).display()
     );
     println!("confusion matrix (rows: true digit, columns: predicted)");
     println!(

@@ -16,9 +16,10 @@ use chainrule::optim::{Optimizer, Schedule, Sgd};
 use rand::SeedableRng;
 
 fn main() {
-    let out = support::out_dir();
-    let seed: u64 = support::arg("--seed", 0);
-    let steps: usize = support::arg("--steps", 100);
+    let flags = support::Flags::parse(0, &["--out", "--seed", "--steps"]);
+    let out = flags.out_dir();
+    let seed = flags.seed("--seed", 0);
+    let steps = flags.count("--steps", 100, 1, 1_000_000);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let data = chainrule::data::moons(100, 0.1, &mut rng);
 

@@ -13,7 +13,7 @@ use chainrule::Value;
 use chainrule::graph::DotOptions;
 
 fn main() {
-    let out = support::out_dir();
+    let out = support::Flags::parse(0, &["--out"]).out_dir();
 
     // micrograd draws its neuron with random weights; these are fixed so the
     // picture is the same on every run.

@@ -15,7 +15,7 @@ use chainrule::{Value, loss};
 const CLASSES: [&str; 3] = ["cat", "car", "frog"];
 
 fn main() {
-    let out = support::out_dir();
+    let out = support::Flags::parse(0, &["--out"]).out_dir();
     // Scores from the score function s = W x, one row per image; the true
     // class of image i is class i.
     let scores = [[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]];

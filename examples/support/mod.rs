@@ -7,15 +7,98 @@ use std::path::{Path, PathBuf};
 use chainrule::Value;
 use chainrule::graph::{DotOptions, Style, graphviz_installed};
 
-/// The value after `--name` on the command line, parsed, or `default`.
-pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        None => default,
-        Some(i) => match args.get(i + 1).map(|v| v.parse()) {
-            Some(Ok(value)) => value,
-            _ => fail(&format!("{name} needs a value, as in {name} {}", "<value>")),
-        },
+/// The command line's `--flag value` pairs, checked when read: every flag
+/// is one the example knows and has a value, and every number is in the
+/// range the example can use. Anything else stops the example with a
+/// message that says what is accepted (exit code 2).
+pub struct Flags {
+    pairs: Vec<(String, String)>,
+}
+
+impl Flags {
+    /// The flags after the program name and `skip` leading words (a
+    /// subcommand), each one of `known`.
+    pub fn parse(skip: usize, known: &[&str]) -> Flags {
+        let args: Vec<String> = std::env::args().skip(1 + skip).collect();
+        let mut pairs = Vec::new();
+        let mut words = args.into_iter();
+        while let Some(flag) = words.next() {
+            if !known.contains(&flag.as_str()) {
+                fail(&format!(
+                    "unknown argument {flag:?}; this example takes {}",
+                    known.join(", ")
+                ));
+            }
+            match words.next() {
+                Some(value) if !known.contains(&value.as_str()) => pairs.push((flag, value)),
+                _ => fail(&format!("{flag} needs a value, as in {flag} <value>")),
+            }
+        }
+        Flags { pairs }
+    }
+
+    /// The value given for `name`, if any (the last one, if given twice).
+    fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(flag, _)| flag == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// A text flag, or `default`.
+    pub fn text(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or(default).to_string()
+    }
+
+    /// A whole number from `min` to `max`, or `default`.
+    pub fn count(&self, name: &str, default: usize, min: usize, max: usize) -> usize {
+        match self.get(name) {
+            None => default,
+            Some(text) => whole(name, text, min, max),
+        }
+    }
+
+    /// A seed: any whole number from 0 to 2^64 - 1, or `default`.
+    pub fn seed(&self, name: &str, default: u64) -> u64 {
+        let Some(text) = self.get(name) else {
+            return default;
+        };
+        text.parse().unwrap_or_else(|_| {
+            fail(&format!(
+                "{name} {text:?} is not accepted: give a whole number from 0 to {}",
+                u64::MAX
+            ))
+        })
+    }
+
+    /// A finite number greater than 0, or `default`.
+    pub fn positive(&self, name: &str, default: f64) -> f64 {
+        self.real(name, default, |x| x > 0.0, "a finite number greater than 0")
+    }
+
+    /// A finite number of at least 0, or `default`.
+    pub fn non_negative(&self, name: &str, default: f64) -> f64 {
+        self.real(name, default, |x| x >= 0.0, "a finite number of at least 0")
+    }
+
+    fn real(&self, name: &str, default: f64, accept: fn(f64) -> bool, what: &str) -> f64 {
+        let Some(text) = self.get(name) else {
+            return default;
+        };
+        match text.parse::<f64>() {
+            Ok(x) if x.is_finite() && accept(x) => x,
+            _ => fail(&format!("{name} {text:?} is not accepted: give {what}")),
+        }
+    }
+
+    /// The folder given by `--out DIR` (default `./chainrule-out`), created.
+    pub fn out_dir(&self) -> PathBuf {
+        let dir = PathBuf::from(self.text("--out", "chainrule-out"));
+        if let Err(error) = std::fs::create_dir_all(&dir) {
+            fail(&format!("cannot create {}: {error}", dir.display()));
+        }
+        dir
     }
 }
 
@@ -67,22 +150,17 @@ pub fn save_plot(path: &Path, plot: Result<chainrule::Svg, chainrule::plot::Plot
     }
 }
 
-/// The folder given by `--out DIR` (default `./chainrule-out`), created.
-pub fn out_dir() -> PathBuf {
-    let args: Vec<String> = std::env::args().collect();
-    let dir = match args.iter().position(|a| a == "--out") {
-        Some(i) => match args.get(i + 1) {
-            Some(dir) => PathBuf::from(dir),
-            None => fail("--out needs a folder, as in --out pictures/"),
-        },
-        None => PathBuf::from("chainrule-out"),
-    };
-    if let Err(error) = std::fs::create_dir_all(&dir) {
-        fail(&format!("cannot create {}: {error}", dir.display()));
+/// `text` as a whole number from `min` to `max`, or stop saying so.
+pub fn whole(name: &str, text: &str, min: usize, max: usize) -> usize {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => n,
+        _ => fail(&format!(
+            "{name} {text:?} is not accepted: give a whole number from {min} to {max}"
+        )),
     }
-    dir
 }
 
+/// Stops the example: the message on stderr, exit code 2.
 pub fn fail(message: &str) -> ! {
     eprintln!("error: {message}");
     std::process::exit(2);
