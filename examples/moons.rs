@@ -91,7 +91,7 @@ fn main() {
             "decision boundary",
             &data.points,
             &data.labels,
-            |x, y| model.predict(&[x, y]).map_or(0.0, |s| s[0]),
+            |x, y| model.predict(&[x, y]).map(|s| s[0]),
         ),
     );
     let curve = out.join("moons-training.svg");

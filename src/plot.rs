@@ -25,11 +25,21 @@ use thiserror::Error;
 use crate::graph::Svg;
 
 /// What went wrong drawing a chart.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Error)]
 pub enum PlotError {
     /// `plotters` could not draw the chart.
     #[error("cannot draw the chart: {0}")]
     Drawing(String),
+    /// The score function of [`decision_boundary`] returned an error.
+    #[error("cannot score the point ({x}, {y}): {message}")]
+    Score {
+        /// The point's first coordinate.
+        x: f64,
+        /// Its second.
+        y: f64,
+        /// The score function's error.
+        message: String,
+    },
     /// An image given to [`digits`] is not 28 × 28 bytes.
     #[error("image {index} has {len} bytes; digits draws 28 x 28 = 784-byte images")]
     ImageSize {
@@ -38,6 +48,26 @@ pub enum PlotError {
         /// Its length in bytes.
         len: usize,
     },
+}
+
+/// What a score function of [`decision_boundary`] returns: a number, or a
+/// `Result` whose first error stops the chart as [`PlotError::Score`]
+/// (so a model that cannot score a point is reported, not drawn as 0).
+pub trait Score {
+    /// The number, or the error's message.
+    fn score(self) -> Result<f64, String>;
+}
+
+impl Score for f64 {
+    fn score(self) -> Result<f64, String> {
+        Ok(self)
+    }
+}
+
+impl<E: std::fmt::Display> Score for Result<f64, E> {
+    fn score(self) -> Result<f64, String> {
+        self.map_err(|e| e.to_string())
+    }
 }
 
 fn drawing(error: impl std::fmt::Display) -> PlotError {
@@ -180,27 +210,52 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 /// A two-class decision boundary: the plane coloured by the sign of
 /// `score(x, y)` (blue where positive, red otherwise), with the points on
 /// top, blue for label > 0 and red otherwise. Points and labels pair up as
-/// `zip` does.
+/// `zip` does. `score` returns a number or a `Result` (see [`Score`]).
 ///
 /// ```
 /// let points = [[0.0, 0.0], [1.0, 1.0]];
 /// let svg = chainrule::plot::decision_boundary("x + y > 1", &points, &[-1.0, 1.0], |x, y| x + y - 1.0)
 ///     .unwrap();
 /// assert!(svg.contains("<circle"));
+///
+/// // A model's prediction: its error is reported, not drawn.
+/// use chainrule::nn::{Activation, Mlp};
+/// use rand::SeedableRng;
+/// let model = Mlp::new(&[3, 1], Activation::Relu, &mut rand::rngs::StdRng::seed_from_u64(1)).unwrap();
+/// let error = chainrule::plot::decision_boundary("3 inputs", &points, &[-1.0, 1.0], |x, y| {
+///     model.predict(&[x, y]).map(|s| s[0])
+/// });
+/// assert!(error.unwrap_err().to_string().contains("input has 2 values but the network takes 3"));
 /// ```
 ///
 /// # Errors
 ///
+/// [`PlotError::Score`] for the first point `score` fails on,
 /// [`PlotError::Drawing`] if `plotters` fails.
-pub fn decision_boundary(
+pub fn decision_boundary<S: Score>(
     title: &str,
     points: &[[f64; 2]],
     labels: &[f64],
-    score: impl Fn(f64, f64) -> f64,
+    score: impl Fn(f64, f64) -> S,
 ) -> Result<Svg, PlotError> {
     let padded = |(lo, hi): (f64, f64)| (lo - 0.25, hi + 0.25);
     let (x0, x1) = padded(range(points.iter().map(|p| p[0]).filter(|v| v.is_finite())));
     let (y0, y1) = padded(range(points.iter().map(|p| p[1]).filter(|v| v.is_finite())));
+    // The sign on an 80 × 80 grid, column after column, scored before
+    // anything is drawn so that the first error is reported.
+    const CELLS: usize = 80;
+    let (dx, dy) = ((x1 - x0) / CELLS as f64, (y1 - y0) / CELLS as f64);
+    let mut signs = Vec::with_capacity(CELLS * CELLS);
+    for i in 0..CELLS {
+        for j in 0..CELLS {
+            let (x, y) = (x0 + (i as f64 + 0.5) * dx, y0 + (j as f64 + 0.5) * dy);
+            let value =
+                score(x, y)
+                    .score()
+                    .map_err(|message| PlotError::Score { x, y, message })?;
+            signs.push(value > 0.0);
+        }
+    }
     canvas((560, 480), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 20))
@@ -214,15 +269,12 @@ pub fn decision_boundary(
             .disable_mesh()
             .draw()
             .map_err(drawing)?;
-        // The sign on an 80 × 80 grid, drawn as one rectangle per run of
-        // cells of one colour in a column: the picture is the same, the
-        // file a tenth of the size.
-        const CELLS: usize = 80;
-        let (dx, dy) = ((x1 - x0) / CELLS as f64, (y1 - y0) / CELLS as f64);
+        // One rectangle per run of cells of one colour in a column: the
+        // picture is the same, the file a tenth of the size.
         let mut runs = Vec::new();
         for i in 0..CELLS {
             let x = x0 + i as f64 * dx;
-            let positive = |j: usize| score(x + dx / 2.0, y0 + (j as f64 + 0.5) * dy) > 0.0;
+            let positive = |j: usize| signs[i * CELLS + j];
             let mut start = 0;
             let mut sign = positive(0);
             for j in 1..=CELLS {
