@@ -35,6 +35,40 @@ use std::fmt;
 /// assert_eq!(a.relu().op(), Op::Max);
 /// assert_eq!(Op::Mul.symbol(), "×");
 /// ```
+///
+/// # At the edges: ±inf, 0 and NaN
+///
+/// Values follow IEEE arithmetic and nothing panics. Where a gate's
+/// gradient has a limit, it is that limit (not the NaN of `inf · 0`);
+/// where the mathematics leaves it undefined, it is NaN, and
+/// [`Value::find_anomaly`](crate::Value::find_anomaly) names the node
+/// where the first NaN or infinity appeared. Each row is a test in
+/// `tests/hostile.rs`, named after it.
+///
+/// | f(x) | at x | value | df/dx | why |
+/// |---|---|---|---|---|
+/// | `exp` | +inf | +inf | +inf | e^x is its own slope |
+/// | `exp` | -inf | 0 | 0 | |
+/// | `exp`, `ln`, `powf(k)` | NaN | NaN | NaN | |
+/// | `ln` | 0 | -inf | +inf | 1/x from the right |
+/// | `ln` | +inf | +inf | 0 | |
+/// | `ln` | -1 | NaN | NaN | undefined below 0; so is its slope |
+/// | `powf(-inf)` | 2 | 0 | 0 | the limit: flat at 0 (`-inf · 2^-inf` would be NaN) |
+/// | `powf(+inf)` | 0.5 | 0 | 0 | the same |
+/// | `powf(+inf)` | 2 | +inf | +inf | |
+/// | `powf(0.5)` | 0 | 0 | +inf | √x is vertical at 0 |
+/// | `powf(-1)` | 0 | +inf | -inf | |
+/// | `powf(0)` | 0 | 1 | 0 | x^0 is 1 everywhere |
+/// | `powf(1/3)` | -8 | NaN | NaN | a fractional power of a negative number |
+/// | `powf(NaN)` | 2 | NaN | NaN | |
+/// | `x * 0` | +inf | NaN | 0 | `inf · 0` is undefined; the slope is the other factor, 0 |
+/// | `x + (-inf)` | +inf | NaN | 1 | `inf - inf` is undefined; add passes the gradient on |
+/// | `max(x, 1)` | NaN | NaN | 1 | NaN propagates and takes the gradient |
+/// | `relu` | +inf / -inf / NaN | +inf / 0 / NaN | 1 / 0 / 1 | |
+/// | `sigmoid` | +inf / -inf | 1 / 0 | 0 / 0 | built so nothing overflows |
+/// | `tanh` | +inf / -inf | 1 / -1 | 0 / 0 | |
+/// | `1 / x` | 0 | +inf | -inf | |
+/// | `Value::sum(&[])`, empty `dot` | | +0 | | not -0, so `1 / Σ∅` is +inf |
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Op {

@@ -15,6 +15,37 @@
 //! assert!((softmax.data() - 2.0404).abs() < 1e-4);  // -ln(e^3.2 / (e^3.2 + e^5.1 + e^-1.7))
 //! ```
 
+//!
+//! # At infinite and NaN scores
+//!
+//! Each loss gives its mathematical limit where there is one, with the
+//! limit's gradient, and NaN where the limit depends on how the scores got
+//! there (two `+inf` logits: which one wins?); then
+//! [`Value::find_anomaly`] names the node where the first infinity or NaN
+//! appeared. Each row is a test in `tests/hostile.rs`.
+//!
+//! | loss | scores `z` | target | loss | gradient |
+//! |---|---|---|---|---|
+//! | `logistic` | +inf | 0 | +inf | 1 |
+//! | `logistic` | +inf | 1 | 0 | 0 |
+//! | `logistic` | +inf | 0.5 | +inf | 0.5 |
+//! | `logistic` | -inf | 0 | 0 | 0 |
+//! | `logistic` | -inf | 1 | +inf | -1 |
+//! | `logistic` | NaN | any | NaN | NaN |
+//! | `softmax_cross_entropy` | `[+inf, 0, 1]` | 0 | 0 | `[0, 0, 0]` |
+//! | `softmax_cross_entropy` | `[+inf, 0, 1]` | 1 | +inf | `[1, -1, 0]` |
+//! | `softmax_cross_entropy` | `[-inf, 0, 0]` | 1 | ln 2 | `[0, -0.5, 0.5]` |
+//! | `softmax_cross_entropy` | `[-inf, 0]` | 0 | +inf | `[-1, 1]` |
+//! | `softmax_cross_entropy` | `[+inf, +inf, 0]` or all -inf | any | NaN | NaN (undefined) |
+//! | `log_sum_exp` | `[1, +inf]` | | +inf | `[0, 1]` |
+//! | `softmax` | `[1, +inf]` | | `[0, 1]` | 0 |
+//! | `log_softmax` | `[1, +inf]` | | `[-inf, 0]` | δ - onehot(1) for the first, 0 for the second |
+//! | `multiclass_svm` | `[+inf, 0]` | 0 | 0 | `[0, 0]` |
+//! | `multiclass_svm` | `[0, +inf]` | 0 | +inf | `[-1, 1]` |
+//! | `binary_hinge` | +inf | +1 / -1 | 0 / +inf | 0 / 1 |
+//! | `mse` | `[+inf]` | `[0]` | +inf | +inf |
+//! | `l2(&`[]`)`, `Value::sum(&`[]`)` | | | +0 | |
+
 use thiserror::Error;
 
 use crate::Value;
