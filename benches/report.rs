@@ -57,7 +57,17 @@ struct Sizes {
     long_chain: usize,
     dot_len: usize,
     dot_reps: usize,
+    rss_gates: &'static [usize],
+    rss_cycles: usize,
 }
+
+/// The node cache's documented cap: 2^20 nodes of 80 bytes and 2^17
+/// boxes of 96 bytes (`DEFAULT_NODE_CACHE_CAPACITY`).
+const CACHE_CAP_MIB: f64 = 92.0;
+
+/// What a drop may leave with the allocator without asking it to return
+/// memory: 65,536 nodes of 80 bytes.
+const RELEASE_MIB: f64 = 5.0;
 
 const FULL: Sizes = Sizes {
     runs: 7,
@@ -66,6 +76,8 @@ const FULL: Sizes = Sizes {
     long_chain: 10_000_000,
     dot_len: 1000,
     dot_reps: 300,
+    rss_gates: &[10_000, 1_000_000, 10_000_000],
+    rss_cycles: 3,
 };
 
 const QUICK: Sizes = Sizes {
@@ -75,6 +87,8 @@ const QUICK: Sizes = Sizes {
     long_chain: 100_000,
     dot_len: 100,
     dot_reps: 3,
+    rss_gates: &[10_000, 100_000],
+    rss_cycles: 2,
 };
 
 fn median(mut xs: Vec<Duration>) -> Duration {
@@ -151,6 +165,51 @@ fn child_memory(engine: &str, nodes: usize) {
     }
 }
 
+/// Runs in a child process: `cycles` times, builds a chain of `gates` mul
+/// gates (each with its constant), backpropagates and drops it; prints the
+/// resident set in MiB before the first build, at the last peak (built and
+/// backpropagated), after the last drop, and after `clear_node_cache`.
+fn child_rss(gates: usize, cache: bool, cycles: usize) {
+    if !cache {
+        chainrule::engine::set_node_cache_capacity(0);
+    }
+    let mib = |kib: usize| kib as f64 / 1024.0;
+    let before = mib(proc_status_kib("VmRSS"));
+    let mut peak = 0.0;
+    for _ in 0..cycles {
+        let x = Value::new(1.0);
+        let y = (0..gates).fold(x.clone(), |y, _| &y * 1.0);
+        y.backward();
+        peak = mib(proc_status_kib("VmRSS"));
+        black_box(x.grad());
+        drop(y);
+    }
+    let after = mib(proc_status_kib("VmRSS"));
+    chainrule::engine::clear_node_cache();
+    let cleared = mib(proc_status_kib("VmRSS"));
+    println!("{before} {peak} {after} {cleared}");
+}
+
+/// [`child_rss`] in a fresh process.
+fn rss_cycles(gates: usize, cache: bool, cycles: usize) -> Option<[f64; 4]> {
+    let exe = std::env::current_exe().ok()?;
+    let out = Command::new(exe)
+        .args([
+            "--child-rss",
+            &gates.to_string(),
+            if cache { "on" } else { "off" },
+            &cycles.to_string(),
+        ])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let numbers: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    numbers.try_into().ok()
+}
+
 fn proc_status_kib(field: &str) -> usize {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -223,6 +282,39 @@ fn constant_subgraph(sizes: &Sizes) -> (Duration, Duration) {
     (measure(Value::constant(1.0)), measure(Value::new(1.0)))
 }
 
+/// The resident-memory table: RSS before, at peak and after drop cycles.
+fn rss_report(sizes: &Sizes) {
+    println!("## Resident memory around build, backward and drop\n");
+    println!(
+        "A fresh process per row builds a chain of `mul` gates (each with its constant: twice as \
+         many nodes), backpropagates and drops it, {} times; RSS in MiB. The goal: after the drop, \
+         RSS ≤ (before + the cache's cap) × 1.1, the cap being {:.0} MiB with the cache on and 0 off.\n",
+        sizes.rss_cycles, CACHE_CAP_MIB,
+    );
+    println!(
+        "| gates | nodes | cache | before | peak | after drop | goal | met | after `clear_node_cache` |"
+    );
+    println!("|---:|---:|---|---:|---:|---:|---:|---|---:|");
+    for &gates in sizes.rss_gates {
+        for cache in [true, false] {
+            let Some([before, peak, after, cleared]) = rss_cycles(gates, cache, sizes.rss_cycles)
+            else {
+                println!("| {gates} | | (child process failed) | | | | | | |");
+                continue;
+            };
+            let cap = RELEASE_MIB + if cache { CACHE_CAP_MIB } else { 0.0 };
+            let goal = (before + cap) * 1.1;
+            println!(
+                "| {gates} | {} | {} | {before:.0} | {peak:.0} | {after:.0} | {goal:.0} | {} | {cleared:.0} |",
+                2 * gates,
+                if cache { "on" } else { "off" },
+                if after <= goal { "yes" } else { "**no**" },
+            );
+        }
+    }
+    println!();
+}
+
 fn report(sizes: &Sizes) {
     let n = sizes.random_nodes;
     println!("# chainrule engine report\n");
@@ -276,6 +368,8 @@ fn report(sizes: &Sizes) {
         "\nHeap bytes count what was requested (the graph, and backward's frontier at its largest);"
     );
     println!("RSS adds the allocator's rounding (and, for the port, its recursion stack).\n");
+
+    rss_report(sizes);
 
     println!("## Deep chains: time per node (build + backward + drop)\n");
     println!("| chain length | node cache on (default) | node cache off |");
@@ -347,6 +441,21 @@ fn main() {
             .stack_size(4 << 30)
             .spawn(move || child_memory(&engine, nodes));
         child.expect("spawn").join().expect("child");
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--child-rss") {
+        let number = |k: usize| args.get(i + k).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let cache = args.get(i + 2).is_some_and(|s| s == "on");
+        child_rss(number(1), cache, number(3));
+        return;
+    }
+    if args.iter().any(|a| a == "--rss-only") {
+        let sizes = if args.iter().any(|a| a == "--test") {
+            QUICK
+        } else {
+            FULL
+        };
+        rss_report(&sizes);
         return;
     }
     let sizes = if args.iter().any(|a| a == "--test") {
