@@ -1,9 +1,14 @@
 //! The gates: every primitive operation, its forward rule and its local
 //! gradient rule, side by side.
 //!
-//! This file is the whole of the engine's calculus. Backpropagation
-//! ([`crate::engine::backward`]) only walks the graph and multiplies the
-//! upstream gradient by the local gradients defined here (the chain rule).
+//! This file is the whole of the engine's calculus: every gate's forward
+//! rule and local gradient, the n-ary gates and relu included, is defined
+//! here once. Backpropagation (`backward.rs`) only walks the graph and
+//! multiplies the upstream gradient by these local gradients (the chain
+//! rule); [`crate::grad`] applies the very same rules to [`Value`](crate::Value)s,
+//! building the gradient as a graph (the rules are generic over
+//! [`Scalar`]); the pictures' edge gradients and `Mlp::predict` use them
+//! too.
 //!
 //! | gate | forward `z`           | local gradient                         | lecture name          |
 //! |------|-----------------------|----------------------------------------|-----------------------|
@@ -12,7 +17,8 @@
 //! | Max  | `a` if `a > b` else `b` | 1 to the operand taken, 0 to the other | router              |
 //! | Exp  | `e^a`                 | `dz/da = z`                            |                       |
 //! | Log  | `ln a`                | `dz/da = 1 / a`                        |                       |
-//! | Pow  | `a^k`, `k` constant   | `dz/da = k a^(k-1)`                    |                       |
+//! | Pow  | `a^b`                 | `dz/da = b a^(b-1)`, `dz/db = z ln a`  |                       |
+//! | relu | `max(a, 0)`, 0 held in the node | the max gate's, with `b = 0` |                  |
 //! | Sum  | `x1 + … + xn`         | 1 to every operand                     | add gate, n-ary       |
 //! | Dot  | `w1 x1 + … + wn xn`   | `dz/dwi = xi`, `dz/dxi = wi`           | mul gates + add gate  |
 //! | DotConst | `w1 c1 + … + wn cn`, `c` numbers | `dz/dwi = ci`              | the same, constant inputs |
@@ -86,7 +92,10 @@ pub enum Op {
     Exp,
     /// `ln a` (natural logarithm; IEEE: `ln 0 = -inf`, `ln -1 = NaN`).
     Log,
-    /// `a^k` where `k`, the second operand, is a constant.
+    /// `a^b`: `b`, the second operand, is a constant
+    /// ([`Value::powf`](crate::Value::powf)) or a value
+    /// ([`Value::pow`](crate::Value::pow)), which then gets the gradient
+    /// `a^b ln a`.
     Pow,
     /// `x1 + … + xn`: the add gate over many operands.
     Sum,
@@ -155,44 +164,182 @@ impl Op {
         }
     }
 
-    /// Local gradient rule of a unary or binary gate: `(dz/da, dz/db)` at
-    /// operand values `a`, `b` with output `z`. The exponent of `Pow` is a
-    /// constant and gets no gradient.
+    /// Local gradient rule of a unary or binary gate for its first
+    /// operand: `dz/da` at operand values `a`, `b` (for relu, `b` is
+    /// [`ABSENT_RHS`]) and output `z`.
+    ///
+    /// Written once over [`Scalar`]: with `f64` it is backward's rule, with
+    /// [`Value`](crate::Value) it builds the gradient as a graph for
+    /// [`crate::grad`].
     #[inline]
-    pub(crate) fn local_grads(self, a: f64, b: f64, z: f64) -> (f64, f64) {
+    pub(crate) fn d_lhs<S: Scalar>(self, a: &S, b: &S, z: &S) -> S {
         match self {
-            Op::Add => (1.0, 1.0),
-            Op::Mul => (b, a),
-            Op::Max => {
-                if max_takes_left(a, b) {
-                    (1.0, 0.0)
-                } else {
-                    (0.0, 1.0)
-                }
-            }
-            Op::Exp => (z, 0.0),
+            Op::Add => S::number(1.0),
+            Op::Mul => b.clone(),
+            Op::Max => S::number(if max_takes_left(a.value(), b.value()) {
+                1.0
+            } else {
+                0.0
+            }),
+            Op::Exp => z.clone(),
             // ln is undefined below 0: its value is NaN, and so is its slope
             // (1/a there would be a finite number for an undefined function).
-            Op::Log if a < 0.0 => (f64::NAN, 0.0),
-            Op::Log => (1.0 / a, 0.0),
-            // d/da a^0 is 0 everywhere, also at a = 0 where k a^(k-1) is 0 * inf.
-            Op::Pow if b == 0.0 => (0.0, 0.0),
-            Op::Pow => (pow_slope(a, b), 0.0),
-            Op::Leaf | Op::Sum | Op::Dot | Op::DotConst => (0.0, 0.0),
+            Op::Log if a.value() < 0.0 => S::number(f64::NAN),
+            Op::Log => a.pow(&S::number(-1.0)),
+            Op::Pow => pow_slope(a, b),
+            Op::Leaf | Op::Sum | Op::Dot | Op::DotConst => S::number(0.0),
+        }
+    }
+
+    /// Local gradient rule of a binary gate for its second operand:
+    /// `dz/db` (see [`Op::d_lhs`]). Unary gates have none (0).
+    #[inline]
+    pub(crate) fn d_rhs<S: Scalar>(self, a: &S, b: &S, z: &S) -> S {
+        match self {
+            Op::Add => S::number(1.0),
+            Op::Mul => a.clone(),
+            Op::Max => S::number(if max_takes_left(a.value(), b.value()) {
+                0.0
+            } else {
+                1.0
+            }),
+            // d/db a^b = a^b ln a. Where a^b is 0 (a = 0 and b > 0, or the
+            // limits of infinite exponents) it is flat: 0, not 0 · -inf.
+            Op::Pow if z.value() == 0.0 => S::number(0.0),
+            Op::Pow => z.times(&a.ln()),
+            Op::Leaf | Op::Exp | Op::Log | Op::Sum | Op::Dot | Op::DotConst => S::number(0.0),
         }
     }
 }
 
-/// `d/da a^k = k a^(k-1)`, with its limit where that product is `∞ · 0`:
+/// What relu's max gate reads as its right operand: relu is `max(x, 0)`
+/// with the 0 held in the node, not a constant node of its own.
+pub(crate) const ABSENT_RHS: f64 = 0.0;
+
+/// The local gradient of the `Sum` gate for every operand: the add gate's
+/// 1 (it distributes).
+#[inline]
+pub(crate) fn sum_local<S: Scalar>() -> S {
+    S::number(1.0)
+}
+
+/// The local gradient of the `Dot` gate for one operand: the other member
+/// of its pair (`dz/dwi = xi`, `dz/dxi = wi`: the mul gate swaps).
+#[inline]
+pub(crate) fn dot_local<S: Scalar>(partner: &S) -> S {
+    partner.clone()
+}
+
+/// The local gradient of the `DotConst` gate for weight `i`: its constant
+/// input `ci`.
+#[inline]
+pub(crate) fn dot_const_local<S: Scalar>(c: f64) -> S {
+    S::number(c)
+}
+
+/// The local gradient of a node of `op` for its operand at `position`, by
+/// the rules above: `operands` are the node's operands in order (for `Dot`,
+/// `w1 … wn x1 … xn`; relu lists its one operand), `constants` those of
+/// `DotConst`, `z` the node's value. The pictures' edge gradients and
+/// [`crate::grad`] use it; backward calls the same rules directly.
+pub(crate) fn local_grad<S: Scalar>(
+    op: Op,
+    operands: &[S],
+    constants: &[f64],
+    z: &S,
+    position: usize,
+) -> S {
+    match op {
+        Op::Leaf => S::number(0.0),
+        Op::Sum => sum_local(),
+        Op::DotConst => dot_const_local(constants.get(position).copied().unwrap_or(0.0)),
+        Op::Dot => {
+            let half = operands.len() / 2;
+            let partner = if position < half {
+                position + half
+            } else {
+                position - half
+            };
+            operands
+                .get(partner)
+                .map_or_else(|| S::number(0.0), dot_local)
+        }
+        op => {
+            let absent = S::number(ABSENT_RHS);
+            let (Some(a), b) = (operands.first(), operands.get(1).unwrap_or(&absent)) else {
+                return S::number(0.0);
+            };
+            if position == 0 {
+                op.d_lhs(a, b, z)
+            } else {
+                op.d_rhs(a, b, z)
+            }
+        }
+    }
+}
+
+/// A number the gates' local-gradient rules compute with: `f64` in
+/// backward and the pictures, [`Value`](crate::Value) in [`crate::grad`],
+/// where every operation records a node so that the gradient can be
+/// differentiated again. Each rule is written once, over this trait, so the
+/// numeric and the symbolic gradient cannot drift apart.
+pub(crate) trait Scalar: Clone {
+    /// A constant.
+    fn number(x: f64) -> Self;
+    /// The number it holds (max routes by it; pow's edge cases test it).
+    fn value(&self) -> f64;
+    /// `self + other`, by the add gate.
+    fn plus(&self, other: &Self) -> Self;
+    /// `self × other`, by the mul gate.
+    fn times(&self, other: &Self) -> Self;
+    /// `self ^ exponent`, by the pow gate.
+    fn pow(&self, exponent: &Self) -> Self;
+    /// `ln self`, by the log gate.
+    fn ln(&self) -> Self;
+}
+
+impl Scalar for f64 {
+    #[inline]
+    fn number(x: f64) -> f64 {
+        x
+    }
+    #[inline]
+    fn value(&self) -> f64 {
+        *self
+    }
+    #[inline]
+    fn plus(&self, other: &f64) -> f64 {
+        Op::Add.forward(*self, *other)
+    }
+    #[inline]
+    fn times(&self, other: &f64) -> f64 {
+        Op::Mul.forward(*self, *other)
+    }
+    #[inline]
+    fn pow(&self, exponent: &f64) -> f64 {
+        Op::Pow.forward(*self, *exponent)
+    }
+    #[inline]
+    fn ln(&self) -> f64 {
+        Op::Log.forward(*self, ABSENT_RHS)
+    }
+}
+
+/// `d/da a^k = k a^(k-1)`, with its limits where that product is
+/// `0 · inf` or `inf · 0`: `a^0` is flat everywhere (also at `a = 0`), and
 /// for an infinite exponent, wherever `a^(k-1)` is 0 (so `a^k` is 0 too,
 /// and flat: `2^-∞`, `0.5^∞`), the slope is 0, not NaN.
 #[inline]
-fn pow_slope(a: f64, k: f64) -> f64 {
-    let power = a.powf(k - 1.0);
-    if k.is_infinite() && power == 0.0 {
-        0.0
+fn pow_slope<S: Scalar>(a: &S, k: &S) -> S {
+    let exponent = k.value();
+    if exponent == 0.0 {
+        return S::number(0.0);
+    }
+    let power = a.pow(&k.plus(&S::number(-1.0)));
+    if exponent.is_infinite() && power.value() == 0.0 {
+        S::number(0.0)
     } else {
-        k * power
+        k.times(&power)
     }
 }
 
@@ -271,7 +418,7 @@ mod tests {
             (1.0, f64::NAN),
         ] {
             let z = Op::Max.forward(a, b);
-            let (da, db) = Op::Max.local_grads(a, b, z);
+            let (da, db): (f64, f64) = (Op::Max.d_lhs(&a, &b, &z), Op::Max.d_rhs(&a, &b, &z));
             let taken = if da == 1.0 { a } else { b };
             assert_eq!(da + db, 1.0);
             assert!(taken == z || (taken.is_nan() && z.is_nan()), "{a} {b}");
@@ -280,6 +427,17 @@ mod tests {
 
     #[test]
     fn pow_with_zero_exponent_has_zero_gradient_at_zero() {
-        assert_eq!(Op::Pow.local_grads(0.0, 0.0, 1.0), (0.0, 0.0));
+        let (a, b, z) = (0.0f64, 0.0f64, 1.0f64);
+        assert_eq!(Op::Pow.d_lhs(&a, &b, &z), 0.0);
+    }
+
+    #[test]
+    fn a_value_exponent_has_slope_z_ln_a() {
+        let (a, b) = (2.0f64, 3.0f64);
+        let z = Op::Pow.forward(a, b);
+        assert_eq!(Op::Pow.d_lhs(&a, &b, &z), 3.0 * 4.0);
+        assert_eq!(Op::Pow.d_rhs(&a, &b, &z), 8.0 * 2f64.ln());
+        // 0^b for b > 0 is 0 for every b: flat in b.
+        assert_eq!(Op::Pow.d_rhs(&0.0, &2.0, &0.0), 0.0);
     }
 }

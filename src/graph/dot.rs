@@ -428,11 +428,8 @@ fn lecture_style(graph: &Graph, options: &DotOptions) -> Drawing {
                 from: operand,
                 to: node.id,
                 value: Some(numbers.format(from.data)),
-                grad: if from.constant {
-                    None
-                } else {
-                    grad(edge_gradient(graph, node, position))
-                },
+                // Nothing flows into a node that takes no gradient.
+                grad: graph.edge_grad(node.id, position).and_then(grad),
             });
         }
     }
@@ -455,36 +452,6 @@ fn lecture_style(graph: &Graph, options: &DotOptions) -> Drawing {
         edges,
         legend: false,
     }
-}
-
-/// The gradient that flows back along the edge from `node`'s operand at
-/// `position` into `node`: the node's gradient times its gate's local
-/// gradient for that operand (the engine's own rule).
-fn edge_gradient(graph: &Graph, node: &GraphNode, position: usize) -> f64 {
-    let data = |id: usize| graph.nodes()[id].data;
-    let operands = &node.operands;
-    let local = match node.op {
-        Op::Leaf => 0.0,
-        Op::Sum => 1.0,
-        Op::DotConst => node.constants.get(position).copied().unwrap_or(0.0),
-        Op::Dot => {
-            // Operands are w1 … wn x1 … xn: each gets the other of its pair.
-            let half = operands.len() / 2;
-            let partner = if position < half {
-                position + half
-            } else {
-                position - half
-            };
-            operands.get(partner).map_or(0.0, |&id| data(id))
-        }
-        op => {
-            let a = operands.first().map_or(0.0, |&id| data(id));
-            let b = operands.get(1).map_or(0.0, |&id| data(id));
-            let (da, db) = op.local_grads(a, b, node.data);
-            if position == 0 { da } else { db }
-        }
-    };
-    node.grad * local
 }
 
 fn arrow(from: usize, to: usize) -> Arrow {

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use petgraph::graph::DiGraph;
 
+use crate::engine::op;
 use crate::{Op, Value};
 
 /// One node of a [`Graph`]: what the engine knew about it when the snapshot
@@ -26,6 +27,10 @@ pub struct GraphNode {
     /// Whether the node is a leaf that never gets a gradient
     /// ([`Value::constant`]).
     pub constant: bool,
+    /// Whether a gradient-wanting leaf is reachable from the node, so that
+    /// backward enters it ([`Value::requires_grad`]): false for constants
+    /// and for gates over constants alone.
+    pub requires_grad: bool,
     /// The constant inputs of a `DotConst` node (empty for other nodes).
     pub constants: Vec<f64>,
     /// Whether this node stands for part of a fused `Sum` or `Dot` node,
@@ -91,6 +96,7 @@ impl Graph {
                     .filter_map(|operand| ids.get(&operand.address()).copied())
                     .collect(),
                 constant: value.is_leaf() && !value.requires_grad(),
+                requires_grad: value.requires_grad(),
                 constants: value.constant_inputs(),
                 expanded: false,
             })
@@ -126,6 +132,37 @@ impl Graph {
             .flat_map(|node| node.operands.iter().map(move |&operand| (operand, node.id)))
     }
 
+    /// The gradient that flows back along the edge from operand `position`
+    /// of node `id` into that node: the node's gradient times its gate's
+    /// local gradient for that operand, by the gate's rule in
+    /// [`Op`]'s table (the rule backward applies). The edges into an
+    /// operand add up to its gradient. `None` if there is no such edge, or
+    /// if the operand takes no gradient (a constant, or a gate over
+    /// constants alone: nothing flows into it).
+    ///
+    /// ```
+    /// use chainrule::Value;
+    /// // The lecture's apple: 100 × 2 = 200, × 1.1 = 220.
+    /// let (apple, count, tax) = (Value::new(100.0), Value::new(2.0), Value::new(1.1));
+    /// let price = &apple * &count * &tax;
+    /// price.backward();
+    /// let graph = price.graph();
+    /// let last = graph.len() - 1;
+    /// // The mul gate swaps: back along tax's edge flows 1 × 200.
+    /// assert_eq!(graph.edge_grad(last, 1), Some(200.0));
+    /// assert!((graph.edge_grad(last, 0).unwrap() - 1.1).abs() < 1e-12);
+    /// assert_eq!(graph.edge_grad(last, 2), None);
+    /// ```
+    pub fn edge_grad(&self, id: usize, position: usize) -> Option<f64> {
+        let node = self.nodes.get(id)?;
+        if !self.nodes[*node.operands.get(position)?].requires_grad {
+            return None;
+        }
+        let operands: Vec<f64> = node.operands.iter().map(|&o| self.nodes[o].data).collect();
+        let local = op::local_grad(node.op, &operands, &node.constants, &node.data, position);
+        Some(node.grad * local)
+    }
+
     /// The same graph with every fused `Sum` and `Dot` node replaced by the
     /// binary gates it stands for, so that a neuron looks like the lecture's
     /// drawing: `Sum(x1, x2, x3)` becomes `(x1 + x2) + x3`, and
@@ -158,10 +195,19 @@ impl Graph {
                     .iter()
                     .zip(&node.constants)
                     .map(|(&w, &c)| {
-                        let leaf = push(&mut nodes, Op::Leaf, c, 0.0, vec![], true);
+                        let leaf = push(&mut nodes, Op::Leaf, c, 0.0, vec![], true, false);
                         nodes[leaf].constant = true;
                         let data = nodes[w].data * c;
-                        push(&mut nodes, Op::Mul, data, node.grad, vec![w, leaf], true)
+                        let wants = node.requires_grad;
+                        push(
+                            &mut nodes,
+                            Op::Mul,
+                            data,
+                            node.grad,
+                            vec![w, leaf],
+                            true,
+                            wants,
+                        )
                     })
                     .collect(),
                 Op::Dot if !operands.is_empty() => {
@@ -170,7 +216,16 @@ impl Graph {
                         .zip(xs)
                         .map(|(&w, &x)| {
                             let data = nodes[w].data * nodes[x].data;
-                            push(&mut nodes, Op::Mul, data, node.grad, vec![w, x], true)
+                            let wants = node.requires_grad;
+                            push(
+                                &mut nodes,
+                                Op::Mul,
+                                data,
+                                node.grad,
+                                vec![w, x],
+                                true,
+                                wants,
+                            )
                         })
                         .collect()
                 }
@@ -195,6 +250,7 @@ impl Graph {
                     node.grad,
                     vec![acc, term],
                     true,
+                    node.requires_grad,
                 );
             }
             // The last gate (new in both cases) stands for the fused node:
@@ -241,6 +297,7 @@ fn push(
     grad: f64,
     operands: Vec<usize>,
     expanded: bool,
+    requires_grad: bool,
 ) -> usize {
     let id = nodes.len();
     nodes.push(GraphNode {
@@ -251,6 +308,7 @@ fn push(
         label: None,
         operands,
         constant: false,
+        requires_grad,
         constants: Vec::new(),
         expanded,
     });
