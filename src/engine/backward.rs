@@ -28,7 +28,7 @@ use std::rc::Rc;
 use rustc_hash::FxHashMap;
 
 use super::frontier::Frontier;
-use super::op::Op;
+use super::op::{self, Op};
 use super::value::{Many, Node, Value};
 
 /// A node in a walk's frontier, held by address, not by a counted handle:
@@ -132,14 +132,16 @@ impl Value {
             frontier
         };
         let mut shared = SharedSums::default();
+        let mut leaves = PassSums::default();
         while let Some(cell) = frontier.pop() {
             // SAFETY: `self` holds every node of the walk alive (see `NodePtr`)
             // and outlives this borrow.
             let mut node = unsafe { &*cell }.borrow_mut();
             node.set_visited(false);
-            propagate(&node, &mut frontier, &mut shared);
+            propagate(&node, &mut frontier, &mut shared, &mut leaves);
         }
-        shared.add_to_leaves();
+        shared.add_to_leaves(&mut leaves);
+        leaves.finish();
     }
 
     /// Every node `self` depends on, itself included, in topological order:
@@ -221,29 +223,22 @@ impl Value {
 /// Operands are other nodes than `node` (a graph has no cycles), so the
 /// mutable borrows here never meet the caller's borrow of `node`; the
 /// same operand twice (`a * a`) is borrowed twice in turn, never at once.
-fn propagate(node: &Node, frontier: &mut Frontier<NodePtr>, shared: &mut SharedSums) {
+fn propagate(
+    node: &Node,
+    frontier: &mut Frontier<NodePtr>,
+    shared: &mut SharedSums,
+    leaves: &mut PassSums,
+) {
     // A zero upstream gradient contributes nothing; skipping the products
     // also keeps 0 * inf from turning a dead branch into NaN. The operands
     // are still discovered, so every reachable gate is reset.
     let upstream = node.grad;
     let live = upstream != 0.0;
-    // Gives `delta` to `operand`, and returns the operand's data, read
-    // under the same borrow.
-    let mut give = |operand: &Value, delta: f64| -> f64 {
-        let mut inner = operand.0.borrow_mut();
-        if inner.requires_grad {
-            if inner.op == Op::Leaf || inner.visited() {
-                if live {
-                    inner.grad += delta;
-                }
-            } else {
-                inner.grad = if live { delta } else { 0.0 };
-                inner.set_visited(true);
-                prefetch_operands(&inner);
-                discover(frontier, &inner, operand);
-            }
-        }
-        inner.data
+    let mut to = Giver {
+        upstream,
+        live,
+        frontier,
+        leaves,
     };
     match node.op {
         Op::Leaf => {}
@@ -256,12 +251,12 @@ fn propagate(node: &Node, frontier: &mut Frontier<NodePtr>, shared: &mut SharedS
             };
             let many: &[Value] = if extra.gate_many { &extra.many } else { &[] };
             for x in many.iter().chain(extra.inputs.iter()) {
-                give(x, 0.0);
+                to.give(x, || 0.0);
             }
         }
         Op::Sum => {
             for x in node.operands() {
-                give(x, upstream);
+                to.give(x, op::sum_local::<f64>);
             }
         }
         Op::Dot => {
@@ -275,14 +270,15 @@ fn propagate(node: &Node, frontier: &mut Frontier<NodePtr>, shared: &mut SharedS
                 let (sums, weights) = shared.sums_and_data(list);
                 let inputs = extra.inputs.iter();
                 for ((x, sum), &wd) in inputs.zip(sums).zip(weights) {
-                    *sum += upstream * give(x, upstream * wd);
+                    let xd = to.give(x, || op::dot_local(&wd));
+                    *sum += upstream * op::dot_local(&xd);
                 }
                 return;
             }
             for (w, x) in extra.many.iter().zip(extra.inputs.iter()) {
                 let (wd, xd) = (w.data(), x.data());
-                give(w, upstream * xd);
-                give(x, upstream * wd);
+                to.give(w, || op::dot_local(&xd));
+                to.give(x, || op::dot_local(&wd));
             }
         }
         Op::DotConst => {
@@ -296,24 +292,101 @@ fn propagate(node: &Node, frontier: &mut Frontier<NodePtr>, shared: &mut SharedS
                 return;
             }
             for (w, &c) in extra.many.iter().zip(extra.constants()) {
-                give(w, upstream * c);
+                to.give(w, || op::dot_const_local(c));
             }
         }
         op => {
             let (Some(lhs), rhs) = (&node.lhs, &node.rhs) else {
                 return;
             };
-            let (da, db) = if live {
-                let a = lhs.data();
-                let b = rhs.as_ref().map_or(0.0, Value::data);
-                op.local_grads(a, b, node.data)
-            } else {
-                (0.0, 0.0)
-            };
-            give(lhs, upstream * da);
+            let (a, z) = (lhs.data(), node.data);
+            let b = rhs.as_ref().map_or(op::ABSENT_RHS, Value::data);
+            to.give(lhs, || op.d_lhs(&a, &b, &z));
             if let Some(rhs) = rhs {
-                give(rhs, upstream * db);
+                to.give(rhs, || op.d_rhs(&a, &b, &z));
             }
+        }
+    }
+}
+
+/// What one node gives its operands in backward.
+struct Giver<'a> {
+    /// The node's gradient.
+    upstream: f64,
+    /// Whether it is not 0: a zero upstream gradient contributes nothing,
+    /// and skipping the products keeps 0 · inf from turning a dead branch
+    /// into NaN.
+    live: bool,
+    frontier: &'a mut Frontier<NodePtr>,
+    leaves: &'a mut PassSums,
+}
+
+impl Giver<'_> {
+    /// Gives `upstream × local()` to `operand`, computing the local
+    /// gradient only if the operand wants it, and returns the operand's
+    /// data, read under the same borrow. A gate met for the first time is
+    /// reset to its share and joins the frontier; a leaf sums this pass's
+    /// shares apart from what it held before (see [`PassSums`]).
+    #[inline]
+    fn give(&mut self, operand: &Value, local: impl FnOnce() -> f64) -> f64 {
+        let mut inner = operand.0.borrow_mut();
+        if inner.requires_grad {
+            if inner.op == Op::Leaf {
+                if self.live {
+                    let delta = self.upstream * local();
+                    self.leaves.add(&mut inner, operand, delta);
+                }
+            } else if inner.visited() {
+                if self.live {
+                    inner.grad += self.upstream * local();
+                }
+            } else {
+                inner.grad = if self.live {
+                    self.upstream * local()
+                } else {
+                    0.0
+                };
+                inner.set_visited(true);
+                prefetch_operands(&inner);
+                discover(self.frontier, &inner, operand);
+            }
+        }
+        inner.data
+    }
+}
+
+/// Exact accumulation: the shares a leaf receives in one pass are summed
+/// apart, from 0, and added to what it held before once, at the end. So a
+/// second `backward()` adds exactly what the first did, bit for bit (added
+/// one by one onto the old gradient, the rounding differed).
+#[derive(Default)]
+pub(crate) struct PassSums {
+    /// Each leaf met, by address (the root holds it alive; see
+    /// `NodePtr`), and its gradient before the pass.
+    leaves: Vec<(NodePtr, f64)>,
+}
+
+impl PassSums {
+    /// Adds `delta` to this pass's sum for the leaf `node` (of `value`).
+    #[inline]
+    fn add(&mut self, node: &mut Node, value: &Value, delta: f64) {
+        if node.visited() {
+            node.grad += delta;
+        } else {
+            self.leaves.push((Rc::as_ptr(&value.0), node.grad));
+            node.grad = delta;
+            node.set_visited(true);
+        }
+    }
+
+    /// Adds each leaf's sum to its old gradient, and clears the marks.
+    fn finish(self) {
+        for (cell, before) in self.leaves {
+            // SAFETY: the root holds every leaf of the walk alive (see
+            // `NodePtr`), and the walk is over: no other borrow is live.
+            let mut node = unsafe { &*cell }.borrow_mut();
+            node.grad += before; // this pass's sum plus the old gradient, once
+            node.set_visited(false);
         }
     }
 }
@@ -380,16 +453,17 @@ impl SharedSums {
 
     fn add(&mut self, list: &Rc<[Value]>, upstream: f64, constants: &[f64]) {
         for (sum, &c) in self.entry(list).sums.iter_mut().zip(constants) {
-            *sum += upstream * c;
+            *sum += upstream * op::dot_const_local::<f64>(c);
         }
     }
 
-    fn add_to_leaves(self) {
+    /// Adds each list's sums to its leaves' sums for this pass.
+    fn add_to_leaves(self, leaves: &mut PassSums) {
         for SharedList { list, sums, .. } in self.lists {
             for (operand, sum) in list.iter().zip(sums) {
                 let mut inner = operand.0.borrow_mut();
                 if inner.requires_grad {
-                    inner.grad += sum;
+                    leaves.add(&mut inner, operand, sum);
                 }
             }
         }
