@@ -64,6 +64,6 @@ pub mod nn;
 pub mod plot;
 
 pub use engine::check;
-pub use engine::{Anomaly, AnomalyKind, EngineError, Op, Value};
+pub use engine::{Anomaly, AnomalyKind, EngineError, Op, Value, grad, no_grad};
 pub use graph::Svg;
 pub use nn::{loss, optim};

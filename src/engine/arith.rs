@@ -46,6 +46,33 @@ impl Value {
     pub fn powf(&self, exponent: f64) -> Value {
         Value::gate(Op::Pow, self, Some(&Value::constant(exponent)))
     }
+
+    /// `self^exponent` for a value exponent (micrograd's `a ** b` with
+    /// both values): `∂/∂a = b a^(b-1)`, `∂/∂b = a^b ln a`.
+    ///
+    /// At the edges (IEEE values, no panic):
+    ///
+    /// | a | b | value | ∂/∂a | ∂/∂b |
+    /// |---|---|---|---|---|
+    /// | > 0 | any | `a^b` | `b a^(b-1)` | `a^b ln a` |
+    /// | 0 | > 0 | 0 | `b 0^(b-1)` (0 for b > 1, 1 at b = 1, +inf below) | 0: `0^b` is 0 for every b > 0 |
+    /// | 0 | 0 | 1 | 0 | -inf (`ln 0`) |
+    /// | 0 | < 0 | +inf | -inf | -inf |
+    /// | < 0 | whole | `a^b` | `b a^(b-1)` | NaN: `a^b` is not differentiable in b there |
+    /// | < 0 | not whole | NaN | NaN | NaN |
+    ///
+    /// ```
+    /// use chainrule::Value;
+    /// let a = Value::new(2.0);
+    /// let b = Value::new(3.0);
+    /// let z = a.pow(&b);
+    /// z.backward();
+    /// assert_eq!((z.data(), a.grad()), (8.0, 12.0)); // b a^(b-1)
+    /// assert!((b.grad() - 8.0 * 2f64.ln()).abs() < 1e-15); // a^b ln a
+    /// ```
+    pub fn pow(&self, exponent: &Value) -> Value {
+        Value::gate(Op::Pow, self, Some(exponent))
+    }
 }
 
 /// Derived operations: compositions of the gates above, not gates of their own.

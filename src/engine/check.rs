@@ -72,8 +72,10 @@ pub enum CheckError {
 /// The numerical gradient of `f` at `at` by central differences with step
 /// `step`: for each input `i`, `(f(x + h eᵢ) - f(x - h eᵢ)) / 2h`.
 ///
-/// `f` receives one [`Value`] per input (constants here: no graph work is
-/// wasted on gradients) and returns the output. Costs `2 n` calls of `f`.
+/// `f` receives one [`Value`] per input (a leaf, as in backprop, so that
+/// `f` may itself take gradients with [`grad`](crate::grad): central
+/// differences of a gradient give a Hessian's row) and returns the output.
+/// Costs `2 n` calls of `f`; nothing is backpropagated.
 ///
 /// # Errors
 ///
@@ -86,7 +88,7 @@ where
     check_step(step)?;
     check_point(at)?;
     let eval = |point: &[f64]| {
-        let inputs: Vec<Value> = point.iter().copied().map(Value::constant).collect();
+        let inputs: Vec<Value> = point.iter().copied().map(Value::new).collect();
         f(&inputs).data()
     };
     let mut point = at.to_vec();

@@ -12,19 +12,23 @@
 //! - `frontier.rs`: the walks' and the drop's to-do list, latest-made node
 //!   first;
 //! - `backward.rs`: the iterative graph walk, backprop and `find_anomaly`;
+//! - `grad.rs`: gradients as values (`grad`), by the same rules;
 //! - `check.rs`: numerical gradients and `gradcheck`.
 
 mod arith;
 pub(crate) mod backward;
 pub mod check;
 mod frontier;
+mod grad;
 pub(crate) mod op;
 mod value;
 
 pub use backward::{Anomaly, AnomalyKind};
+pub use grad::grad;
 pub use op::Op;
 pub use value::{
-    DEFAULT_NODE_CACHE_CAPACITY, Value, clear_node_cache, node_cache_len, set_node_cache_capacity,
+    DEFAULT_NODE_CACHE_CAPACITY, Value, clear_node_cache, no_grad, node_cache_len,
+    set_node_cache_capacity,
 };
 
 use thiserror::Error;

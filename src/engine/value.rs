@@ -468,6 +468,50 @@ fn boxed_extra(extra: Extra) -> Box<Extra> {
     }
 }
 
+thread_local! {
+    /// Whether operations record their operands (see [`no_grad`]).
+    static RECORDING: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Whether this thread records operations: false inside [`no_grad`].
+#[inline]
+fn recording() -> bool {
+    RECORDING.try_with(std::cell::Cell::get).unwrap_or(true)
+}
+
+/// Runs `f` without recording: inside it, every operation on values gives
+/// a constant with the result's data (no operands, no gradient), as
+/// PyTorch's `torch.no_grad()`. Recording resumes when `f` returns, and
+/// also when it panics. Nesting is fine. Use it to evaluate a model, or to
+/// compute something from parameters that must not be differentiated.
+///
+/// It costs one thread-local read per operation, inside or outside, and
+/// building a constant is cheaper than a gate: leave it in a training loop.
+///
+/// ```
+/// use chainrule::{Value, no_grad};
+///
+/// let w = Value::new(3.0);
+/// let y = no_grad(|| &w * 2.0);
+/// assert_eq!(y.data(), 6.0);
+/// assert!(!y.requires_grad() && y.is_leaf()); // a constant
+///
+/// let z = &w * 2.0; // recording again
+/// z.backward();
+/// assert_eq!(w.grad(), 2.0);
+/// ```
+pub fn no_grad<T>(f: impl FnOnce() -> T) -> T {
+    /// Puts the previous state back when dropped, on return or unwind.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = RECORDING.try_with(|r| r.set(self.0));
+        }
+    }
+    let _restore = Restore(RECORDING.try_with(|r| r.replace(false)).unwrap_or(true));
+    f()
+}
+
 /// The next creation number of this thread.
 fn next_seq() -> u64 {
     NEXT_SEQ
@@ -595,6 +639,22 @@ impl Value {
         Value::from_node(Node::leaf(data, false))
     }
 
+    /// A constant with the same data: the value cut off from the graph
+    /// that made it, so nothing flows back through it (PyTorch's
+    /// `detach`). Cheap: one node.
+    ///
+    /// ```
+    /// use chainrule::Value;
+    /// let x = Value::new(3.0);
+    /// let y = &x * &x;
+    /// let z = &y.detach() * &x; // y is a number here: dz/dx = y = 9
+    /// z.backward();
+    /// assert_eq!((z.data(), x.grad()), (27.0, 9.0));
+    /// ```
+    pub fn detach(&self) -> Value {
+        Value::constant(self.data())
+    }
+
     fn from_node(mut node: Node) -> Value {
         node.set_seq(next_seq());
         match reuse() {
@@ -612,13 +672,19 @@ impl Value {
         }
     }
 
-    /// A node of a unary or binary gate. Unary gates take `rhs = None`.
+    /// A node of a unary or binary gate. Unary gates take `rhs = None`
+    /// (relu: the max gate reads a missing right operand as
+    /// [`op::ABSENT_RHS`]). Inside [`no_grad`] it is a constant.
     pub(crate) fn gate(op: Op, lhs: &Value, rhs: Option<&Value>) -> Value {
         let (a, lhs_wants) = lhs.data_and_requires_grad();
-        let (b, rhs_wants) = rhs.map_or((0.0, false), Value::data_and_requires_grad);
+        let (b, rhs_wants) = rhs.map_or((op::ABSENT_RHS, false), Value::data_and_requires_grad);
+        let data = op.forward(a, b);
+        if !recording() {
+            return Value::constant(data);
+        }
         Value::from_node(Node::new(
             op,
-            op.forward(a, b),
+            data,
             lhs_wants || rhs_wants,
             (Some(lhs.clone()), rhs.cloned()),
             None,
@@ -635,6 +701,9 @@ impl Value {
         (inputs, inputs_summary): (Many, Operands),
         constants: Option<Rc<[f64]>>,
     ) -> Value {
+        if !recording() {
+            return Value::constant(data);
+        }
         let extra = boxed_extra(Extra {
             label: None,
             many,

@@ -1,0 +1,185 @@
+//! Gradients as values: [`grad`] builds `d output / d input` as a graph of
+//! its own, which can be differentiated again (second derivatives, Newton's
+//! method, curvature).
+//!
+//! It applies the same local-gradient rules as backward (`op.rs`, generic
+//! over [`Scalar`]), with [`Value`]s in place of numbers: every product and
+//! sum of the chain rule records a node.
+
+use std::cell::RefCell;
+
+use rustc_hash::FxHashMap;
+
+use super::backward::topological_order;
+use super::op::{self, Op, Scalar};
+use super::value::{Node, Value};
+
+/// The derivatives of `output` with respect to each of `inputs`, as values
+/// whose graphs depend on the inputs, so that they can be differentiated
+/// again: PyTorch's `torch.autograd.grad(output, inputs, create_graph=True)`.
+///
+/// It neither reads nor changes any [`Value::grad`]. An input `output`
+/// does not depend on (or a constant, which takes no gradient) gets a
+/// constant 0. Within [`no_grad`](crate::no_grad) the results are constants.
+///
+/// ```
+/// use chainrule::{Value, grad};
+///
+/// // y = x³: y' = 3x², y'' = 6x, y''' = 6.
+/// let x = Value::new(2.0);
+/// let y = &x * &x * &x;
+/// let dy = grad(&y, &[x.clone()]).remove(0);
+/// let d2y = grad(&dy, &[x.clone()]).remove(0);
+/// let d3y = grad(&d2y, &[x.clone()]).remove(0);
+/// assert_eq!((dy.data(), d2y.data(), d3y.data()), (12.0, 12.0, 6.0));
+/// assert_eq!(x.grad(), 0.0); // untouched
+///
+/// // Newton's method on f(x) = x² - 2: x ← x - f(x) / f'(x) finds √2.
+/// let mut x = Value::new(1.0);
+/// for _ in 0..6 {
+///     let f = &x * &x - 2.0;
+///     let slope = grad(&f, &[x.clone()]).remove(0);
+///     x = Value::new(x.data() - f.data() / slope.data());
+/// }
+/// assert!((x.data() - 2f64.sqrt()).abs() < 1e-15);
+/// ```
+pub fn grad(output: &Value, inputs: &[Value]) -> Vec<Value> {
+    let order = topological_order(output);
+    let address = |v: &Value| -> *const RefCell<Node> { std::rc::Rc::as_ptr(&v.0) };
+    // The adjoint shares each node has received so far, from its
+    // consumers; in reverse topological order every consumer comes first.
+    let mut shares: FxHashMap<*const RefCell<Node>, Vec<Value>> = FxHashMap::default();
+    let mut adjoints: FxHashMap<*const RefCell<Node>, Value> = FxHashMap::default();
+    if output.requires_grad() {
+        shares.insert(address(output), vec![Value::constant(1.0)]);
+    }
+    for node in order.iter().rev() {
+        let Some(received) = shares.remove(&address(node)) else {
+            continue; // nothing flows here (a constant, or a dead branch)
+        };
+        let adjoint = match received.len() {
+            1 => received
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| Value::constant(0.0)),
+            _ => Value::sum(&received),
+        };
+        let operands = node.operands();
+        for position in share_order(node.op(), operands.len()) {
+            let operand = &operands[position];
+            if !operand.requires_grad() {
+                continue;
+            }
+            let local = local_grad(node, position);
+            // A local gradient that is the constant 0 (max's other operand)
+            // passes nothing; a constant 1 (add) passes the adjoint itself.
+            let share = if is_constant(&local, 0.0) {
+                continue;
+            } else if is_constant(&local, 1.0) {
+                adjoint.clone()
+            } else {
+                adjoint.times(&local)
+            };
+            shares.entry(address(operand)).or_default().push(share);
+        }
+        adjoints.insert(address(node), adjoint);
+    }
+    inputs
+        .iter()
+        .map(|x| {
+            adjoints
+                .get(&address(x))
+                .cloned()
+                .unwrap_or_else(|| Value::constant(0.0))
+        })
+        .collect()
+}
+
+/// The order in which a node's operands receive their shares: backward's,
+/// so that an operand met twice (`dot(x, x)`) sums its shares in the same
+/// order and the first derivatives are backward's to the bit. A dot node
+/// gives to its pairs in turn, `w1 x1 w2 x2 …`; every other node in order.
+fn share_order(op: Op, len: usize) -> impl Iterator<Item = usize> {
+    let half = len / 2;
+    (0..len).map(move |i| {
+        if op == Op::Dot {
+            i / 2 + (i % 2) * half
+        } else {
+            i
+        }
+    })
+}
+
+/// The local gradient of `node` for its operand at `position`, as a value,
+/// by the rule in `op.rs`.
+fn local_grad(node: &Value, position: usize) -> Value {
+    let (op, operands, constants) = {
+        let inner = node.0.borrow();
+        let constants = inner
+            .extra
+            .as_ref()
+            .map(|e| e.constants().to_vec())
+            .unwrap_or_default();
+        (inner.op, node.operands(), constants)
+    };
+    match op {
+        // Sum and DotConst's locals are numbers: no need to list operands.
+        Op::Sum => op::sum_local(),
+        Op::DotConst => op::dot_const_local(constants.get(position).copied().unwrap_or(0.0)),
+        _ => op::local_grad(op, &operands, &constants, node, position),
+    }
+}
+
+/// Whether `v` is a constant leaf holding exactly `x`.
+fn is_constant(v: &Value, x: f64) -> bool {
+    let node = v.0.borrow();
+    node.op == Op::Leaf && !node.requires_grad && node.data == x
+}
+
+/// Values as the rules' numbers: each operation records a gate, so the
+/// result is differentiable. Operations on constants alone are folded into
+/// a constant (nothing could flow back through them), and a product with
+/// the constant 1 is the other factor: the gradient graphs stay small.
+impl Scalar for Value {
+    fn number(x: f64) -> Value {
+        Value::constant(x)
+    }
+
+    fn value(&self) -> f64 {
+        self.data()
+    }
+
+    fn plus(&self, other: &Value) -> Value {
+        if !self.requires_grad() && !other.requires_grad() {
+            return Value::constant(self.data().plus(&other.data()));
+        }
+        Value::gate(Op::Add, self, Some(other))
+    }
+
+    fn times(&self, other: &Value) -> Value {
+        if !self.requires_grad() && !other.requires_grad() {
+            return Value::constant(self.data().times(&other.data()));
+        }
+        if is_constant(other, 1.0) {
+            return self.clone();
+        }
+        if is_constant(self, 1.0) {
+            return other.clone();
+        }
+        Value::gate(Op::Mul, self, Some(other))
+    }
+
+    fn pow(&self, exponent: &Value) -> Value {
+        if !self.requires_grad() && !exponent.requires_grad() {
+            return Value::constant(Scalar::pow(&self.data(), &exponent.data()));
+        }
+        Value::gate(Op::Pow, self, Some(exponent))
+    }
+
+    fn ln(&self) -> Value {
+        if !self.requires_grad() {
+            return Value::constant(Scalar::ln(&self.data()));
+        }
+        Value::gate(Op::Log, self, None)
+    }
+}
