@@ -2,8 +2,8 @@
 //! errors, and the property that backprop agrees with central differences
 //! on random expression graphs over every operation.
 
-use chainrule::Value;
 use chainrule::check::{CheckError, GradCheck, gradcheck, numerical_gradient};
+use chainrule::{Value, grad};
 use proptest::prelude::*;
 use std::rc::Rc;
 
@@ -129,6 +129,8 @@ enum Step {
     Exp(usize),
     Log(usize),
     Pow(usize, f64),
+    /// `a.pow(b)`: a value exponent.
+    PowValue(usize, usize),
     Relu(usize),
     Sigmoid(usize),
     Tanh(usize),
@@ -162,6 +164,7 @@ fn step() -> impl Strategy<Value = Step> {
             prop::sample::select(vec![2.0, 3.0, 0.5, -1.0, 1.5, -0.5])
         )
             .prop_map(|(a, k)| Step::Pow(a, k)),
+        (i(), i()).prop_map(|(a, b)| Step::PowValue(a, b)),
         i().prop_map(Step::Relu),
         i().prop_map(Step::Sigmoid),
         i().prop_map(Step::Tanh),
@@ -212,6 +215,11 @@ fn build(program: &[Step], inputs: &[Value]) -> (Value, bool) {
                     base > 0.1
                 };
                 at(a).powf(*k)
+            }
+            Step::PowValue(a, b) => {
+                let (base, exponent) = (at(a).data(), at(b).data());
+                smooth &= base > 0.1 && exponent.abs() < 4.0;
+                at(a).pow(&at(b))
             }
             Step::Relu(a) => {
                 smooth &= away(at(a).data(), 0.0);
@@ -266,5 +274,92 @@ proptest! {
         prop_assume!(smooth);
         let report = gradcheck(|v| build(&program, v).0, &at).unwrap();
         prop_assert!(report.passed(), "{}\n{:?}", report, program);
+    }
+}
+
+/// Whether a program uses lists shared between nodes, whose shares
+/// backward gathers in buffers and adds in another order.
+fn shares_lists(program: &[Step]) -> bool {
+    program
+        .iter()
+        .any(|s| matches!(s, Step::DotShared(_) | Step::DotConstShared(_)))
+}
+
+/// Equal, or (when summed in another order) within 1e-12 of each other.
+fn agree(a: f64, b: f64, exact: bool) -> bool {
+    if exact {
+        a == b
+    } else {
+        (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// `grad`'s first derivatives are backward's, by the same rules in the
+    /// same order: equal (to the bit but for the sign of a zero) where no
+    /// list is shared between nodes.
+    #[test]
+    fn grad_agrees_with_backward_on_random_graphs(
+        at in prop::collection::vec(-2.0..2.0f64, 1..5),
+        program in prop::collection::vec(step(), 1..12),
+    ) {
+        let inputs: Vec<Value> = at.iter().copied().map(Value::new).collect();
+        let (output, _) = build(&program, &inputs);
+        output.backward();
+        let by_backward: Vec<f64> = inputs.iter().map(Value::grad).collect();
+        prop_assume!(by_backward.iter().all(|g| g.is_finite()) && output.data().is_finite());
+        let by_grad: Vec<f64> = grad(&output, &inputs).iter().map(Value::data).collect();
+        let exact = !shares_lists(&program);
+        for (g, b) in by_grad.iter().zip(&by_backward) {
+            prop_assert!(agree(*g, *b, exact), "grad {:?} vs backward {:?}\n{:?}", by_grad, by_backward, program);
+        }
+        // grad read and changed no .grad().
+        let after: Vec<f64> = inputs.iter().map(Value::grad).collect();
+        prop_assert_eq!(after, by_backward);
+    }
+
+    /// The pictures' edge gradients (each the consumer's gradient times the
+    /// gate's local gradient) add up, into each node, to backward's gradient
+    /// of that node.
+    #[test]
+    fn edge_gradients_add_up_to_backwards(
+        at in prop::collection::vec(-2.0..2.0f64, 1..5),
+        program in prop::collection::vec(step(), 1..12),
+    ) {
+        let inputs: Vec<Value> = at.iter().copied().map(Value::new).collect();
+        let (output, _) = build(&program, &inputs);
+        output.backward();
+        let graph = output.graph();
+        prop_assume!(graph.nodes().iter().all(|n| n.data.is_finite() && n.grad.is_finite()));
+        let mut sums = vec![0.0; graph.len()];
+        for node in graph.nodes() {
+            for (position, &operand) in node.operands.iter().enumerate() {
+                sums[operand] += graph.edge_grad(node.id, position).unwrap_or(0.0);
+            }
+        }
+        let last = graph.len() - 1;
+        for node in graph.nodes().iter().filter(|n| n.requires_grad && n.id != last) {
+            prop_assert!(agree(sums[node.id], node.grad, false), "node {}: edges {} vs grad {}", node.id, sums[node.id], node.grad);
+        }
+    }
+
+    /// A second backward adds exactly what the first did, bit for bit,
+    /// shared lists included.
+    #[test]
+    fn a_second_backward_doubles_exactly(
+        at in prop::collection::vec(-2.0..2.0f64, 1..5),
+        program in prop::collection::vec(step(), 1..12),
+    ) {
+        let inputs: Vec<Value> = at.iter().copied().map(Value::new).collect();
+        let (output, _) = build(&program, &inputs);
+        output.backward();
+        let first: Vec<f64> = inputs.iter().map(Value::grad).collect();
+        prop_assume!(first.iter().all(|g| g.is_finite()));
+        output.backward();
+        for (x, g) in inputs.iter().zip(&first) {
+            prop_assert_eq!(x.grad().to_bits(), (2.0 * g).to_bits(), "{:?}", program);
+        }
     }
 }
