@@ -22,7 +22,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use chainrule::Value;
-use workload::{Chainrule, Engine, TypicalPort, chain, leaves, plan, random_graph};
+use workload::{
+    Chainrule, Engine, TypicalPort, chain, layered_graph, layered_inputs, layered_plan, leaves,
+    plan, random_graph,
+};
 
 /// Counts live heap bytes and their peak while `COUNTING` is on.
 struct CountingAllocator;
@@ -59,6 +62,9 @@ struct Sizes {
     dot_reps: usize,
     rss_gates: &'static [usize],
     rss_cycles: usize,
+    layered_width: usize,
+    layered_layers: usize,
+    moons_points: usize,
 }
 
 /// The node cache's documented cap: 2^20 nodes of 80 bytes and 2^17
@@ -78,6 +84,9 @@ const FULL: Sizes = Sizes {
     dot_reps: 300,
     rss_gates: &[10_000, 1_000_000, 10_000_000],
     rss_cycles: 3,
+    layered_width: 50_000,
+    layered_layers: 20,
+    moons_points: 100,
 };
 
 const QUICK: Sizes = Sizes {
@@ -89,6 +98,9 @@ const QUICK: Sizes = Sizes {
     dot_reps: 3,
     rss_gates: &[10_000, 100_000],
     rss_cycles: 2,
+    layered_width: 1_000,
+    layered_layers: 5,
+    moons_points: 20,
 };
 
 fn median(mut xs: Vec<Duration>) -> Duration {
@@ -140,6 +152,96 @@ fn time_random_graph<E: Engine>(sizes: &Sizes) -> RandomGraphTimes {
         output,
         leaf_grad,
     }
+}
+
+/// Build and backward times of the cache-hostile layered graph, medians
+/// over runs, with the number of gates, the output and an input's
+/// gradient.
+fn time_layered<E: Engine>(sizes: &Sizes) -> (RandomGraphTimes, usize) {
+    let plan = layered_plan(sizes.layered_width, sizes.layered_layers, 11);
+    let inputs = layered_inputs::<E>(sizes.layered_width, 12);
+    let (mut build, mut backward, mut drop_) = (vec![], vec![], vec![]);
+    let (mut output, mut leaf_grad, mut gates) = (0.0, 0.0, 0);
+    for run in 0..sizes.runs {
+        let ((out, n), t) = time(|| layered_graph::<E>(&plan, &inputs));
+        build.push(t);
+        backward.push(time(|| E::backward(&out)).1);
+        if run == 0 {
+            output = E::data(&out);
+            leaf_grad = E::grad(&inputs[0]);
+            gates = n;
+        }
+        drop_.push(time(|| drop(out)).1);
+    }
+    let times = RandomGraphTimes {
+        build: median(build),
+        backward: median(backward),
+        drop: median(drop_),
+        output,
+        leaf_grad,
+    };
+    (times, gates)
+}
+
+/// Micrograd's moons loss (MLP 2-16-16-1, mean hinge + 1e-4 L2) on
+/// `points` points, built from fresh parameters' values.
+fn moons_loss(points: usize, parameters: &[f64]) -> (Value, Vec<Value>) {
+    use chainrule::nn::{Activation, Init, Mlp};
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let moons = chainrule::data::moons(points, 0.1, &mut rng);
+    let mlp = Mlp::with_init(&[2, 16, 16, 1], Activation::Relu, Init::Uniform, &mut rng)
+        .expect("valid sizes");
+    let params = mlp.parameters();
+    for (p, &v) in params.iter().zip(parameters) {
+        p.set_data(v);
+    }
+    let losses: Vec<Value> = moons
+        .points
+        .iter()
+        .zip(&moons.labels)
+        .map(|(p, &y)| {
+            let score = mlp.forward_f64(p).expect("two inputs").remove(0);
+            chainrule::loss::binary_hinge(&score, y).expect("labels are ±1")
+        })
+        .collect();
+    let loss =
+        chainrule::loss::mean(&losses).expect("points") + chainrule::loss::l2(&params) * 1e-4;
+    (loss, params)
+}
+
+/// Times, on the moons loss: build + backward; build + `grad` (the
+/// gradient as a graph); and build + `grad` + `grad` of `g · v` (a
+/// Hessian-vector product: second derivatives). Medians, and node counts.
+fn second_derivative_cost(sizes: &Sizes) -> [(Duration, usize); 3] {
+    let start: Vec<f64> = {
+        let (_, params) = moons_loss(sizes.moons_points, &[]);
+        params.iter().map(Value::data).collect()
+    };
+    let nodes = |v: &Value| v.topological_order().len();
+    let backward = || {
+        let (loss, _) = moons_loss(sizes.moons_points, &start);
+        loss.backward();
+        nodes(&loss)
+    };
+    let first = || {
+        let (loss, params) = moons_loss(sizes.moons_points, &start);
+        let g = chainrule::grad(&loss, &params);
+        Value::sum(&g).topological_order().len()
+    };
+    let second = || {
+        let (loss, params) = moons_loss(sizes.moons_points, &start);
+        let g = chainrule::grad(&loss, &params);
+        // v = (1, 1, …): H v, one more pass through g's graph.
+        let hv = chainrule::grad(&Value::sum(&g), &params);
+        Value::sum(&hv).topological_order().len()
+    };
+    let measure = |f: &dyn Fn() -> usize| {
+        let count = f();
+        let times = (0..sizes.runs.max(3)).map(|_| time(f).1).collect();
+        (median(times), count)
+    };
+    [measure(&backward), measure(&first), measure(&second)]
 }
 
 /// Runs in a child process: builds the random graph, backpropagates, and
@@ -354,6 +456,81 @@ fn report(sizes: &Sizes) {
         theirs.leaf_grad,
         if close { "equal to 1e-9" } else { "DIFFERENT" },
     );
+
+    let w = sizes.layered_width;
+    println!(
+        "## Cache-hostile layered graph: {} layers of {w} nodes, random partners, then an add tree\n",
+        sizes.layered_layers
+    );
+    let ((ours, gates), (theirs, _)) = (
+        time_layered::<Chainrule>(sizes),
+        time_layered::<TypicalPort>(sizes),
+    );
+    println!(
+        "Node j of each layer meets node j and a random node of the layer before (add, mul, or ln \
+         of the product, keeping values in [0.25, 4]); {gates} gates in all.\n"
+    );
+    println!("| engine | build | backward | build + backward | nodes/s | drop |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, t) in [("chainrule", &ours), ("typical Rc port", &theirs)] {
+        let total = t.build + t.backward;
+        println!(
+            "| {name} | {:.1} ms | {:.1} ms | {:.1} ms | {:.2} M | {:.1} ms |",
+            t.build.as_secs_f64() * 1e3,
+            t.backward.as_secs_f64() * 1e3,
+            total.as_secs_f64() * 1e3,
+            per_second(gates, total) / 1e6,
+            t.drop.as_secs_f64() * 1e3,
+        );
+    }
+    let speedup =
+        (theirs.build + theirs.backward).as_secs_f64() / (ours.build + ours.backward).as_secs_f64();
+    let close = (ours.leaf_grad - theirs.leaf_grad).abs() <= 1e-9 * theirs.leaf_grad.abs();
+    println!(
+        "\nchainrule is **{speedup:.1}x** faster; both computed output {:.6e} ({}) and an input's \
+         gradient {:.6e} / {:.6e} ({}).\n",
+        ours.output,
+        if ours.output == theirs.output {
+            "identical"
+        } else {
+            "DIFFERENT"
+        },
+        ours.leaf_grad,
+        theirs.leaf_grad,
+        if close { "equal to 1e-9" } else { "DIFFERENT" },
+    );
+
+    println!(
+        "## Second derivatives: `grad` on micrograd's moons loss ({} points, MLP 2-16-16-1)\n",
+        sizes.moons_points
+    );
+    let [
+        (backward, nodes),
+        (first, first_nodes),
+        (second, second_nodes),
+    ] = second_derivative_cost(sizes);
+    println!("| what | time | against one backward | nodes of the result |");
+    println!("|---|---:|---:|---:|");
+    for (what, t, count) in [
+        ("build the loss, `backward()`", backward, nodes),
+        (
+            "build the loss, `grad` (the gradient as a graph)",
+            first,
+            first_nodes,
+        ),
+        (
+            "build the loss, `grad`, `grad` of Σ g (a Hessian-vector product)",
+            second,
+            second_nodes,
+        ),
+    ] {
+        println!(
+            "| {what} | {:.2} ms | {:.1}x | {count} |",
+            t.as_secs_f64() * 1e3,
+            t.as_secs_f64() / backward.as_secs_f64()
+        );
+    }
+    println!();
 
     println!("## Memory per binary node ({n}-node random graph, built and backpropagated)\n");
     println!("| engine | peak heap bytes / node | peak RSS growth / node |");

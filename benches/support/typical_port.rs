@@ -92,6 +92,15 @@ impl Value {
         )
     }
 
+    pub fn ln(&self) -> Value {
+        let a = self.clone();
+        let backward: BackwardFn = Box::new(move |out: &Inner| {
+            let ad = a.data();
+            a.0.borrow_mut().grad += out.grad / ad;
+        });
+        Value::make(self.data().ln(), vec![self.clone()], "log", Some(backward))
+    }
+
     pub fn backward(&self) {
         fn build_topo(
             v: &Value,

@@ -12,6 +12,7 @@ pub trait Engine {
     fn add(a: &Self::V, b: &Self::V) -> Self::V;
     fn mul(a: &Self::V, b: &Self::V) -> Self::V;
     fn max(a: &Self::V, b: &Self::V) -> Self::V;
+    fn ln(a: &Self::V) -> Self::V;
     fn backward(v: &Self::V);
     fn data(v: &Self::V) -> f64;
     fn grad(v: &Self::V) -> f64;
@@ -32,6 +33,9 @@ impl Engine for Chainrule {
     }
     fn max(a: &Self::V, b: &Self::V) -> Self::V {
         a.max(b)
+    }
+    fn ln(a: &Self::V) -> Self::V {
+        a.ln()
     }
     fn backward(v: &Self::V) {
         v.backward()
@@ -59,6 +63,9 @@ impl Engine for TypicalPort {
     }
     fn max(a: &Self::V, b: &Self::V) -> Self::V {
         a.max(b)
+    }
+    fn ln(a: &Self::V) -> Self::V {
+        a.ln()
     }
     fn backward(v: &Self::V) {
         v.backward()
@@ -148,4 +155,81 @@ pub fn chain<E: Engine>(nodes: usize, x: &E::V, s: &E::V) -> E::V {
         y = E::add(&y, s);
     }
     y
+}
+
+/// The cache-hostile workload's random choices: for node `j` of each layer,
+/// the node of the previous layer it meets besides node `j` (anywhere in
+/// the layer: a far jump in memory) and whether it tries mul before add.
+pub struct LayeredPlan {
+    pub width: usize,
+    pub layers: usize,
+    partners: Vec<(u32, bool)>,
+}
+
+pub fn layered_plan(width: usize, layers: usize, seed: u64) -> LayeredPlan {
+    let mut rng = StdRng::seed_from_u64(seed);
+    LayeredPlan {
+        width,
+        layers,
+        partners: (0..width * layers)
+            .map(|_| (rng.random_range(0..width as u32), rng.random::<bool>()))
+            .collect(),
+    }
+}
+
+/// The inputs of a layered graph: `width` leaves uniform in [0.5, 2].
+pub fn layered_inputs<E: Engine>(width: usize, seed: u64) -> Vec<E::V> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..width)
+        .map(|_| E::leaf(rng.random_range(0.5..2.0)))
+        .collect()
+}
+
+/// Builds the layered graph: in each layer, node `j` combines node `j` of
+/// the previous layer with its partner by add or mul (the plan's first
+/// choice, or the other one if the first's value would leave [0.25, 4]),
+/// or, if both would, takes ln of the product (which then lies in
+/// (ln 4, ln 16]); so every value stays in [0.25, 4]. Then a pairwise add
+/// tree sums the last layer to one root. Returns the root and the number
+/// of gates built.
+pub fn layered_graph<E: Engine>(plan: &LayeredPlan, inputs: &[E::V]) -> (E::V, usize) {
+    let in_range = |x: f64| (0.25..=4.0).contains(&x);
+    let mut nodes = 0;
+    let mut previous: Vec<E::V> = inputs.to_vec();
+    for layer in 0..plan.layers {
+        let choices = &plan.partners[layer * plan.width..(layer + 1) * plan.width];
+        let next: Vec<E::V> = choices
+            .iter()
+            .enumerate()
+            .map(|(j, &(partner, mul_first))| {
+                let (a, b) = (&previous[j], &previous[partner as usize]);
+                let (x, y) = (E::data(a), E::data(b));
+                let (sum, product) = (x + y, x * y);
+                nodes += 1;
+                match (mul_first, in_range(product), in_range(sum)) {
+                    (true, true, _) | (false, true, false) => E::mul(a, b),
+                    (false, _, true) | (true, false, true) => E::add(a, b),
+                    _ => {
+                        nodes += 1;
+                        E::ln(&E::mul(a, b))
+                    }
+                }
+            })
+            .collect();
+        previous = next;
+    }
+    while previous.len() > 1 {
+        let mut pairs = previous.chunks(2);
+        let mut next = Vec::with_capacity(previous.len().div_ceil(2));
+        for pair in &mut pairs {
+            next.push(if let [a, b] = pair {
+                nodes += 1;
+                E::add(a, b)
+            } else {
+                pair[0].clone() // an odd one out goes up a level as it is
+            });
+        }
+        previous = next;
+    }
+    (previous.remove(0), nodes)
 }
