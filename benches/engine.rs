@@ -17,7 +17,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use workload::{Chainrule, Engine, TypicalPort, chain, leaves, plan, random_graph};
+use workload::{
+    Chainrule, Engine, TypicalPort, chain, layered_graph, layered_inputs, layered_plan, leaves,
+    plan, random_graph,
+};
 
 const RANDOM_NODES: usize = 1_000_000;
 
@@ -79,6 +82,41 @@ fn random_graph_benches(c: &mut Criterion) {
     group.finish();
 }
 
+/// The cache-hostile workload: 20 layers of 50,000 nodes, each meeting a
+/// random node of the layer before, then an add tree (about 1.09 M gates);
+/// build + backward, each graph dropped untimed before the next.
+fn layered_benches(c: &mut Criterion) {
+    const WIDTH: usize = 50_000;
+    const LAYERS: usize = 20;
+    fn run<E: Engine>(iters: u64, plan: &workload::LayeredPlan, inputs: &[E::V]) -> Duration {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let start = Instant::now();
+            let (out, _) = layered_graph::<E>(plan, inputs);
+            E::backward(&out);
+            total += start.elapsed();
+            drop(black_box(out));
+        }
+        total
+    }
+    let mut group = c.benchmark_group("layered_forward_backward");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    let plan = layered_plan(WIDTH, LAYERS, 11);
+    let ours = layered_inputs::<Chainrule>(WIDTH, 12);
+    let theirs = layered_inputs::<TypicalPort>(WIDTH, 12);
+    let (_, gates) = layered_graph::<Chainrule>(&plan, &ours);
+    group.throughput(Throughput::Elements(gates as u64));
+    group.bench_function(BenchmarkId::new("chainrule", gates), |b| {
+        b.iter_custom(|iters| run::<Chainrule>(iters, &plan, &ours))
+    });
+    group.bench_function(BenchmarkId::new("typical_port", gates), |b| {
+        b.iter_custom(|iters| run::<TypicalPort>(iters, &plan, &theirs))
+    });
+    group.finish();
+}
+
 fn chain_benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("chain_forward_backward_drop");
     group
@@ -130,6 +168,7 @@ fn main() {
     let worker = std::thread::Builder::new().stack_size(4 << 30).spawn(|| {
         let mut criterion = Criterion::default().configure_from_args();
         random_graph_benches(&mut criterion);
+        layered_benches(&mut criterion);
         chain_benches(&mut criterion);
         dot_benches(&mut criterion);
         criterion.final_summary();
