@@ -144,7 +144,7 @@ fn dot_benches(c: &mut Criterion) {
     let xs: Vec<Value> = (0..N).map(|i| Value::new(1.0 - i as f64 * 1e-3)).collect();
     group.bench_function("fused_dot", |b| {
         b.iter(|| {
-            let y = Value::dot(&ws, &xs);
+            let y = Value::dot(&ws, &xs).expect("equal lengths");
             y.backward();
             black_box(y.data())
         })

@@ -273,7 +273,7 @@ fn child_memory(engine: &str, nodes: usize) {
 /// backpropagated), after the last drop, and after `clear_node_cache`.
 fn child_rss(gates: usize, cache: bool, cycles: usize) {
     if !cache {
-        chainrule::engine::set_node_cache_capacity(0);
+        chainrule::engine::tuning::set_node_cache_capacity(0);
     }
     let mib = |kib: usize| kib as f64 / 1024.0;
     let before = mib(proc_status_kib("VmRSS"));
@@ -287,7 +287,7 @@ fn child_rss(gates: usize, cache: bool, cycles: usize) {
         drop(y);
     }
     let after = mib(proc_status_kib("VmRSS"));
-    chainrule::engine::clear_node_cache();
+    chainrule::engine::tuning::clear_node_cache();
     let cleared = mib(proc_status_kib("VmRSS"));
     println!("{before} {peak} {after} {cleared}");
 }
@@ -354,7 +354,7 @@ fn dot_versus_binary(sizes: &Sizes) -> (Duration, Duration) {
     let ws: Vec<Value> = (0..n).map(|i| Value::new(i as f64 * 1e-3)).collect();
     let xs: Vec<Value> = (0..n).map(|i| Value::new(1.0 - i as f64 * 1e-3)).collect();
     let fused = || {
-        let y = Value::dot(&ws, &xs);
+        let y = Value::dot(&ws, &xs).expect("equal lengths");
         y.backward();
         black_box(y.data())
     };
@@ -559,9 +559,9 @@ fn report(sizes: &Sizes) {
             sizes.runs
         };
         let cached = chain_ns_per_node(nodes, runs);
-        let previous = chainrule::engine::set_node_cache_capacity(0);
+        let previous = chainrule::engine::tuning::set_node_cache_capacity(0);
         let uncached = chain_ns_per_node(nodes, runs);
-        chainrule::engine::set_node_cache_capacity(previous);
+        chainrule::engine::tuning::set_node_cache_capacity(previous);
         println!("| {nodes} | {cached:.1} ns | {uncached:.1} ns |");
         per_node.push((cached, uncached));
     }
@@ -573,7 +573,7 @@ fn report(sizes: &Sizes) {
          short chain lives entirely in the {} reused nodes and the long one mostly cannot.\n",
         long_off / short_off,
         long_on / short_on,
-        chainrule::engine::DEFAULT_NODE_CACHE_CAPACITY,
+        chainrule::engine::tuning::DEFAULT_NODE_CACHE_CAPACITY,
     );
 
     println!(

@@ -26,7 +26,7 @@ fn main() {
         Value::new(-2.0).with_label("x1"),
     ];
     let b = Value::new(0.3).with_label("b");
-    let n = (Value::dot(&w, &x) + &b).with_label("n");
+    let n = (Value::dot(&w, &x).expect("two weights, two inputs") + &b).with_label("n");
     let y = n.relu().with_label("y");
     y.backward();
 

@@ -19,7 +19,7 @@ fn a_node_used_twice_gets_the_summed_gradient() {
 
     let a = Value::new(-2.0);
     let xs = vec![a.clone(), a.clone(), a.clone()];
-    let dot = Value::dot(&xs, &xs); // 3a², d/da = 6a
+    let dot = Value::dot(&xs, &xs).unwrap(); // 3a², d/da = 6a
     dot.backward();
     assert_eq!((dot.data(), a.grad()), (12.0, -12.0));
 
@@ -276,7 +276,7 @@ fn sum_and_dot_are_the_add_and_mul_gates_fused() {
     assert_eq!(fused.data(), 2.5);
     assert_eq!(Value::sum(&[]).data(), 0.0);
 
-    let dot = Value::dot(&ws, &xs);
+    let dot = Value::dot(&ws, &xs).unwrap();
     dot.backward();
     assert_eq!(dot.data(), 0.5 - 8.0 - 3.5);
     for (w, x) in ws.iter().zip(&xs) {
@@ -284,7 +284,7 @@ fn sum_and_dot_are_the_add_and_mul_gates_fused() {
     }
     assert_eq!(dot.operands().len(), 6);
 
-    let err = Value::try_dot(&ws, &xs[..2]).unwrap_err();
+    let err = Value::dot(&ws, &xs[..2]).unwrap_err();
     assert_eq!(
         err,
         EngineError::LengthMismatch {
@@ -296,9 +296,24 @@ fn sum_and_dot_are_the_add_and_mul_gates_fused() {
 }
 
 #[test]
-#[should_panic(expected = "dot product of 2 weights with 1 inputs")]
-fn dot_panics_on_unequal_lengths_as_documented() {
-    let _ = Value::dot(&[Value::new(1.0), Value::new(2.0)], &[Value::new(1.0)]);
+fn every_dot_gate_refuses_unequal_lengths_alike() {
+    use chainrule::EngineError;
+    use chainrule::engine::tuning;
+    use std::rc::Rc;
+    let two = [Value::new(1.0), Value::new(2.0)];
+    let expected = EngineError::LengthMismatch {
+        weights: 2,
+        inputs: 1,
+    };
+    assert_eq!(Value::dot(&two, &[Value::new(1.0)]).unwrap_err(), expected);
+    assert_eq!(Value::dot_const(&two, &[1.0]).unwrap_err(), expected);
+    let ws: Rc<[Value]> = Rc::from(two);
+    let xs: Rc<[Value]> = Rc::from([Value::new(1.0)]);
+    assert_eq!(tuning::dot_shared(&ws, &xs).unwrap_err(), expected);
+    assert_eq!(
+        tuning::dot_const_shared(&ws, &Rc::from([1.0])).unwrap_err(),
+        expected
+    );
 }
 
 #[test]
@@ -327,7 +342,7 @@ fn set_data_changes_what_the_next_forward_pass_sees() {
 
 #[test]
 fn recycled_nodes_come_back_clean_and_the_cache_is_bounded() {
-    use chainrule::engine::{node_cache_len, set_node_cache_capacity};
+    use chainrule::engine::tuning::{node_cache_len, set_node_cache_capacity};
 
     let previous = set_node_cache_capacity(500);
     let x = Value::new(1.0).with_label("x");
@@ -368,7 +383,7 @@ fn dot_const_is_dot_with_constant_inputs() {
     let ws_a: Vec<Value> = [1.5, 0.25, -4.0, 2.0].into_iter().map(Value::new).collect();
     let ws_b: Vec<Value> = ws_a.iter().map(|w| Value::new(w.data())).collect();
     let a = Value::dot_const(&ws_a, &cs).unwrap();
-    let b = Value::dot(&ws_b, &cs.map(Value::constant));
+    let b = Value::dot(&ws_b, &cs.map(Value::constant)).unwrap();
     assert_eq!(a.data().to_bits(), b.data().to_bits());
     (&a * &a).backward();
     (&b * &b).backward();
@@ -412,8 +427,10 @@ fn gates_reached_only_through_a_dead_sum_or_dot_are_reset() {
     let hs: Rc<[Value]> = Rc::from([h.clone()]);
     // relu(-3) = 0 with gradient 0: nothing flows back into the dots or
     // the sum.
-    let shared = Value::dot_shared(&ws, &hs).unwrap().relu();
-    let owned = Value::dot(&ws, &hs).relu();
+    let shared = chainrule::engine::tuning::dot_shared(&ws, &hs)
+        .unwrap()
+        .relu();
+    let owned = Value::dot(&ws, &hs).unwrap().relu();
     let sum = (Value::sum(std::slice::from_ref(&h)) * -1.0).relu();
     for dead in [shared, owned, sum] {
         (&h * 2.0).backward();

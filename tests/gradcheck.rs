@@ -3,6 +3,7 @@
 //! on random expression graphs over every operation.
 
 use chainrule::check::{CheckError, GradCheck, gradcheck, numerical_gradient};
+use chainrule::engine::tuning;
 use chainrule::{Value, grad};
 use proptest::prelude::*;
 use std::rc::Rc;
@@ -231,7 +232,7 @@ fn build(program: &[Step], inputs: &[Value]) -> (Value, bool) {
             Step::Dot(pairs) => {
                 let ws: Vec<Value> = pairs.iter().map(|(w, _)| at(w)).collect();
                 let xs: Vec<Value> = pairs.iter().map(|(_, x)| at(x)).collect();
-                Value::dot(&ws, &xs)
+                Value::dot(&ws, &xs).unwrap()
             }
             Step::AddConst(a, k) => at(a) + *k,
             Step::MulConst(a, k) => at(a) * *k,
@@ -244,14 +245,14 @@ fn build(program: &[Step], inputs: &[Value]) -> (Value, bool) {
                 let ws: Rc<[Value]> = pairs.iter().map(|(w, _)| at(w)).collect();
                 let cs: Rc<[f64]> = pairs.iter().map(|&(_, c)| c).collect();
                 let rev: Rc<[f64]> = cs.iter().rev().copied().collect();
-                Value::dot_const_shared(&ws, &cs).unwrap()
-                    + Value::dot_const_shared(&ws, &rev).unwrap()
+                tuning::dot_const_shared(&ws, &cs).unwrap()
+                    + tuning::dot_const_shared(&ws, &rev).unwrap()
             }
             Step::DotShared(pairs) => {
                 let ws: Rc<[Value]> = pairs.iter().map(|(w, _)| at(w)).collect();
                 let xs: Rc<[Value]> = pairs.iter().map(|(_, x)| at(x)).collect();
                 let rev: Rc<[Value]> = xs.iter().rev().cloned().collect();
-                Value::dot_shared(&ws, &xs).unwrap() + Value::dot_shared(&ws, &rev).unwrap()
+                tuning::dot_shared(&ws, &xs).unwrap() + tuning::dot_shared(&ws, &rev).unwrap()
             }
             Step::Label(a) => at(a).with_label("labelled") * 1.0,
         };

@@ -257,7 +257,7 @@ fn drawing_has_a_node_limit_with_a_clear_error() {
     // Expanded fused nodes count: a dot of 300 leaves with themselves is 301
     // nodes, and 899 expanded (300 muls and 299 adds).
     let ws: Vec<Value> = (0..300).map(|i| Value::new(i as f64)).collect();
-    let d = Value::dot(&ws, &ws);
+    let d = Value::dot(&ws, &ws).unwrap();
     let options = DotOptions::new().node_limit(700);
     assert!(d.graph().to_dot(&options).is_ok());
     let error = d.graph().to_dot(&options.expand_fused(true)).unwrap_err();
@@ -342,7 +342,7 @@ fn expanding_fused_nodes_gives_the_gates_they_stand_for() {
     // values and gradients are the binary gates' (closed forms).
     let w = [Value::new(2.0), Value::new(-3.0), Value::new(0.5)];
     let x = [Value::new(-1.0), Value::new(-2.0), Value::new(4.0)];
-    let n = Value::dot(&w, &x).with_label("n");
+    let n = Value::dot(&w, &x).unwrap().with_label("n");
     let s = Value::sum(&[n.clone(), Value::new(1.0), Value::new(-0.5)]);
     s.backward();
     let graph = s.graph().expand_fused();

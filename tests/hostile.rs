@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chainrule::data::mnist::{Digits, PIXELS};
+use chainrule::engine::tuning as engine;
 use chainrule::nn::{Activation, MAX_MODEL_BYTES, Mlp, ModelError};
-use chainrule::{AnomalyKind, Value, engine, loss};
+use chainrule::{AnomalyKind, Value, loss};
 use rand::SeedableRng;
 
 const INF: f64 = f64::INFINITY;
@@ -592,7 +593,7 @@ fn empty_sums_and_dots_are_plus_zero() {
     let none: &[Value] = &[];
     let cases = [
         ("sum", Value::sum(none)),
-        ("dot", Value::dot(none, none)),
+        ("dot", Value::dot(none, none).unwrap()),
         ("dot_const", Value::dot_const(none, &[]).unwrap()),
         ("l2", loss::l2(none)),
     ];
@@ -605,7 +606,7 @@ fn empty_sums_and_dots_are_plus_zero() {
         assert_eq!(1.0 / value.data(), INF, "{name}");
     }
     let shared: std::rc::Rc<[Value]> = std::rc::Rc::from(Vec::new());
-    let value = Value::dot_shared(&shared, &shared).unwrap();
+    let value = engine::dot_shared(&shared, &shared).unwrap();
     assert!(value.data().is_sign_positive());
     // A non-empty sum keeps its sign: -0 + -0 is -0.
     assert!(

@@ -101,7 +101,7 @@ fn cs231n_sigmoid_neuron_fused_dot() {
     let w = [Value::new(2.0), Value::new(-3.0)];
     let x = [Value::new(-1.0), Value::new(-2.0)];
     let b = Value::new(-3.0);
-    let f = (Value::dot(&w, &x) + &b).sigmoid();
+    let f = (Value::dot(&w, &x).unwrap() + &b).sigmoid();
     f.backward();
 
     assert_close(f.data(), 0.7310585786300049);

@@ -28,8 +28,9 @@ use std::rc::Rc;
 use rustc_hash::FxHashMap;
 
 use super::frontier::Frontier;
+use super::node::{Many, Nary, Node};
 use super::op::{self, Op};
-use super::value::{Many, Node, Value};
+use super::value::Value;
 
 /// A node in a walk's frontier, held by address, not by a counted handle:
 /// the root holds every node the walk can reach alive, and a walk neither
@@ -249,8 +250,11 @@ fn propagate(
             let Some(extra) = node.extra.as_ref().filter(|e| e.gate_operands) else {
                 return;
             };
-            let many: &[Value] = if extra.gate_many { &extra.many } else { &[] };
-            for x in many.iter().chain(extra.inputs.iter()) {
+            let Some((first, inputs)) = extra.nary.as_ref().map(Nary::lists) else {
+                return;
+            };
+            let first: &[Value] = if extra.gate_many { first } else { &[] };
+            for x in first.iter().chain(inputs) {
                 to.give(x, || 0.0);
             }
         }
@@ -263,19 +267,21 @@ fn propagate(
             let Some(extra) = node.extra.as_ref() else {
                 return;
             };
-            if let (false, Many::Shared(list)) = (extra.gate_many, &extra.many) {
+            let Some(Nary::Dot { weights, inputs }) = &extra.nary else {
+                return;
+            };
+            if let (false, Many::Shared(list)) = (extra.gate_many, weights) {
                 // The weights are leaves: their share waits in the list's
                 // buffer; the inputs get theirs now. The weights' data is
                 // read once per pass, into contiguous memory.
                 let (sums, weights) = shared.sums_and_data(list);
-                let inputs = extra.inputs.iter();
-                for ((x, sum), &wd) in inputs.zip(sums).zip(weights) {
+                for ((x, sum), &wd) in inputs.iter().zip(sums).zip(weights) {
                     let xd = to.give(x, || op::dot_local(&wd));
                     *sum += upstream * op::dot_local(&xd);
                 }
                 return;
             }
-            for (w, x) in extra.many.iter().zip(extra.inputs.iter()) {
+            for (w, x) in weights.iter().zip(inputs.iter()) {
                 let (wd, xd) = (w.data(), x.data());
                 to.give(w, || op::dot_local(&xd));
                 to.give(x, || op::dot_local(&wd));
@@ -285,13 +291,16 @@ fn propagate(
             let Some(extra) = node.extra.as_ref() else {
                 return;
             };
-            if let (false, Many::Shared(list)) = (extra.gate_operands, &extra.many) {
+            let Some(Nary::DotConst { weights, constants }) = &extra.nary else {
+                return;
+            };
+            if let (false, Many::Shared(list)) = (extra.gate_operands, weights) {
                 // Only leaves can take a gradient here, and a leaf is never
                 // scheduled: the list's share can wait in its buffer.
-                shared.add(list, upstream, extra.constants());
+                shared.add(list, upstream, constants);
                 return;
             }
-            for (w, &c) in extra.many.iter().zip(extra.constants()) {
+            for (w, &c) in weights.iter().zip(constants.iter()) {
                 to.give(w, || op::dot_const_local(c));
             }
         }
@@ -404,7 +413,7 @@ fn prefetch_operands(node: &Node) {
 }
 
 /// Backward's buffers for `DotConst` nodes over shared lists of leaves
-/// ([`Value::dot_const_shared`]): for each list, `Σ upstream × c` over its
+/// ([`tuning::dot_const_shared`](super::tuning::dot_const_shared)): for each list, `Σ upstream × c` over its
 /// nodes, gathered in contiguous memory and added to the leaves once at the
 /// end of the pass. A neuron meets every sample of a batch with the same
 /// weights; this touches each weight once per pass instead of once per

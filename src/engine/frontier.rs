@@ -14,7 +14,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use super::value::SEQ_MODULUS;
+use super::node::SEQ_MODULUS;
 
 /// An item and how close to the root its node was made.
 struct Ready<T> {

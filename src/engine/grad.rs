@@ -11,8 +11,9 @@ use std::cell::RefCell;
 use rustc_hash::FxHashMap;
 
 use super::backward::topological_order;
+use super::node::Node;
 use super::op::{self, Op, Scalar};
-use super::value::{Node, Value};
+use super::value::Value;
 
 /// The derivatives of `output` with respect to each of `inputs`, as values
 /// whose graphs depend on the inputs, so that they can be differentiated

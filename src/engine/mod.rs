@@ -1,42 +1,50 @@
-//! The engine: [`Value`], the gates ([`Op`]), backpropagation, gradient
-//! checking and the anomaly search.
+//! The engine: [`Value`], the gates ([`Op`]), backpropagation, gradients
+//! as values ([`grad`]), gradient checking and the anomaly search.
 //!
 //! The engine knows nothing of the layers above it (graph pictures, networks,
-//! data). Each file has one job:
+//! data). Each file has one job; read them in this order:
 //!
-//! - `op.rs`: the gate table, each gate's forward and local gradient rule
-//!   side by side;
-//! - `value.rs`: the `Value` handle, the node layout, constructors,
-//!   accessors and the iterative drop;
-//! - `arith.rs`: operators and the derived operations composed of gates;
+//! - `op.rs`: the calculus: every gate's forward rule and local gradient,
+//!   once, generic over a number type (`f64` or `Value`);
+//! - `value.rs`: the `Value` handle, leaves, the one place gates are built
+//!   (and `no_grad` honoured), the accessors;
+//! - `arith.rs`: the operators and the operations composed of gates;
+//! - `nary.rs`: the n-ary gates `sum`, `dot`, `dot_const`;
+//! - `backward.rs`: the iterative graph walk, backprop and `find_anomaly`;
+//! - `grad.rs`: gradients as values, by the same rules;
+//! - `check.rs`: numerical gradients and `gradcheck`;
+//! - `node.rs`: the 48-byte node and its rarely needed parts;
 //! - `frontier.rs`: the walks' and the drop's to-do list, latest-made node
 //!   first;
-//! - `backward.rs`: the iterative graph walk, backprop and `find_anomaly`;
-//! - `grad.rs`: gradients as values (`grad`), by the same rules;
-//! - `check.rs`: numerical gradients and `gradcheck`.
+//! - `cache.rs`: the node cache, memory given back, the iterative drop;
+//! - `tuning.rs`: the speed and memory knobs ([`tuning`]).
 
 mod arith;
 pub(crate) mod backward;
+mod cache;
 pub mod check;
 mod frontier;
 mod grad;
+mod nary;
+mod node;
 pub(crate) mod op;
+pub mod tuning;
 mod value;
 
 pub use backward::{Anomaly, AnomalyKind};
 pub use grad::grad;
 pub use op::Op;
-pub use value::{
-    DEFAULT_NODE_CACHE_CAPACITY, Value, clear_node_cache, no_grad, node_cache_len,
-    set_node_cache_capacity,
-};
+pub use value::{Value, no_grad};
+
+pub(crate) use node::Many;
 
 use thiserror::Error;
 
 /// What went wrong building a node from bad operands.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EngineError {
-    /// [`Value::try_dot`] got weights and inputs of different lengths.
+    /// [`Value::dot`] (or another dot gate) got weights and inputs of
+    /// different lengths.
     #[error(
         "dot product of {weights} weights with {inputs} inputs; pass slices of equal length (one weight per input)"
     )]

@@ -175,7 +175,7 @@ impl Graph {
     /// use chainrule::{Op, Value};
     /// let w = [Value::new(2.0), Value::new(-3.0)];
     /// let x = [Value::new(-1.0), Value::new(-2.0)];
-    /// let z = Value::dot(&w, &x);
+    /// let z = Value::dot(&w, &x).unwrap();
     /// z.backward();
     /// let expanded = z.graph().expand_fused();
     /// let ops: Vec<Op> = expanded.nodes().iter().map(|n| n.op).collect();

@@ -323,7 +323,11 @@ pub fn mse(predictions: &[Value], targets: &[f64]) -> Result<Value, LossError> {
 /// `Σ w²` over the parameters, as one fused dot node: the lecture's
 /// regularisation term (multiply by your λ: `L = 1/N Σ Li + λ Σ W²`).
 pub fn l2(parameters: &[Value]) -> Value {
-    Value::dot(parameters, parameters)
+    // The list with itself: equal lengths by construction.
+    Value::dot_node(
+        crate::engine::Many::Owned(parameters.into()),
+        crate::engine::Many::Owned(parameters.into()),
+    )
 }
 
 /// The mean of per-sample losses: a batch's loss.

@@ -201,14 +201,14 @@ impl Neuron {
     /// The neuron on inputs `x1 … xn` followed by a constant 1 (for the
     /// bias), as [`Layer::forward`] builds them once for all its neurons.
     fn forward_with_one(&self, inputs_and_one: &Rc<[Value]>) -> Result<Value, NnError> {
-        let dot = Value::dot_shared(&self.parameters, inputs_and_one)
+        let dot = crate::engine::tuning::dot_shared(&self.parameters, inputs_and_one)
             .map_err(|_| self.width_error(inputs_and_one.len()))?;
         Ok(self.activation.apply(&dot))
     }
 
     /// The neuron on plain numbers `x1 … xn, 1`: one `dot_const` node.
     fn forward_numbers_with_one(&self, inputs_and_one: &Rc<[f64]>) -> Result<Value, NnError> {
-        let dot = Value::dot_const_shared(&self.parameters, inputs_and_one)
+        let dot = crate::engine::tuning::dot_const_shared(&self.parameters, inputs_and_one)
             .map_err(|_| self.width_error(inputs_and_one.len()))?;
         Ok(self.activation.apply(&dot))
     }

@@ -1,0 +1,366 @@
+//! The node cache: allocations of dropped nodes kept for the next graph
+//! (training builds one of about the same size at every step), memory
+//! given back to the system, and the iterative drop that feeds the cache.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use super::frontier::Frontier;
+use super::node::{Extra, Node};
+
+/// How many node allocations a thread keeps for reuse unless told
+/// otherwise: 2^20. Each is 80 bytes of heap, so the cache holds at most
+/// 80 MiB of nodes, plus at most an eighth as many boxes of the rarely
+/// needed node parts (labels, n-ary operand lists; 96 bytes each, 12 MiB):
+/// 92 MiB in all.
+pub const DEFAULT_NODE_CACHE_CAPACITY: usize = 1 << 20;
+
+/// How many `Extra` boxes the cache keeps per node it keeps: an n-ary or
+/// labelled node is rare (a neuron's dot node among its many gates).
+const EXTRA_SHARE: usize = 8;
+
+/// A drop that hands this many allocations back to the allocator (5 MiB)
+/// also asks it to return free memory to the system (see
+/// [`release_free_memory`]). Below it, the memory is left for the next
+/// graph.
+const RELEASE_AFTER: usize = 1 << 16;
+
+thread_local! {
+    /// Allocations of dropped nodes, kept for the next ones. Training
+    /// builds, backpropagates and drops a graph of about the same size at
+    /// every step, so after the first step nodes cost no `malloc`/`free`.
+    ///
+    /// A ring: a drop hands in the latest-made node first, and a graph sits
+    /// in memory in the order it was made, so allocations arrive from high
+    /// addresses to low. When the ring is full, the one that arrived first
+    /// (the highest) goes back to the allocator: the cache keeps the
+    /// lowest addresses, and what is freed lies above them, at the top of
+    /// the heap, where the allocator can return it to the system.
+    static SPARE: RefCell<VecDeque<Rc<RefCell<Node>>>> = const { RefCell::new(VecDeque::new()) };
+    static SPARE_CAPACITY: std::cell::Cell<usize> = const { std::cell::Cell::new(DEFAULT_NODE_CACHE_CAPACITY) };
+    /// The same for the boxed `Extra` of n-ary and labelled nodes.
+    #[allow(clippy::vec_box, reason = "the boxes are the allocations kept for reuse")]
+    static SPARE_EXTRA: RefCell<VecDeque<Box<Extra>>> = const { RefCell::new(VecDeque::new()) };
+}
+
+/// Sets how many freed node allocations this thread keeps for reuse, and
+/// frees any kept beyond that. Returns the previous capacity.
+///
+/// Dropped nodes are not returned to the allocator at once but kept (up to
+/// this many, [`DEFAULT_NODE_CACHE_CAPACITY`] by default) for the nodes of
+/// the next graph, which a training loop builds at every step: that makes
+/// building a graph about twice as fast. Each kept node is 80 bytes of
+/// memory, and an eighth as many boxes of n-ary operand lists and labels
+/// are kept too (96 bytes each). Set 0 to return every node to the
+/// allocator as it is dropped; [`clear_node_cache`] empties the cache once
+/// and keeps its capacity.
+///
+/// Memory goes back to the system: the cache keeps the allocations lowest
+/// in memory, and a drop that frees more than 65,536 nodes beyond it asks
+/// the allocator to return free pages (on Linux with glibc, whose `malloc`
+/// otherwise keeps every freed node). So after any graph is dropped, the
+/// process holds at most the cache's 92 MiB, and the 5 MiB of a smaller
+/// drop, more than before it was built.
+/// A training loop whose every graph is larger than the cache pays for
+/// that return and for taking the memory again at the next step: give it
+/// a capacity as large as its graphs.
+///
+/// ```
+/// use chainrule::Value;
+/// use chainrule::engine::tuning;
+///
+/// let previous = tuning::set_node_cache_capacity(0);
+/// let y = (0..1000).fold(Value::new(1.0), |y, _| &y * 1.0);
+/// drop(y);
+/// assert_eq!(tuning::node_cache_len(), 0);
+///
+/// tuning::set_node_cache_capacity(previous);
+/// let y = (0..1000).fold(Value::new(1.0), |y, _| &y * 1.0);
+/// drop(y);
+/// assert!(tuning::node_cache_len() >= 1000); // the chain's nodes, kept
+/// ```
+pub fn set_node_cache_capacity(nodes: usize) -> usize {
+    let previous = SPARE_CAPACITY.try_with(|c| c.replace(nodes)).unwrap_or(0);
+    let freed = trim_spares(nodes);
+    if freed >= RELEASE_AFTER {
+        release_free_memory();
+    }
+    previous
+}
+
+/// Empties this thread's node cache (see [`set_node_cache_capacity`]),
+/// keeping its capacity, and lets the allocator return the memory to the
+/// system. Returns how many node allocations it freed.
+///
+/// Call it after dropping a graph far larger than the ones to come (a
+/// one-off million-node experiment in a notebook) to give its memory back.
+///
+/// ```
+/// use chainrule::Value;
+/// use chainrule::engine::tuning;
+/// drop((0..1000).fold(Value::new(1.0), |y, _| &y * 1.0));
+/// assert!(tuning::clear_node_cache() >= 1000);
+/// assert_eq!(tuning::node_cache_len(), 0);
+/// ```
+pub fn clear_node_cache() -> usize {
+    let freed = trim_spares(0);
+    release_free_memory();
+    freed
+}
+
+/// Frees the kept allocations beyond `nodes` (and beyond the matching
+/// share of `Extra` boxes): the highest first. Returns how many nodes.
+fn trim_spares(nodes: usize) -> usize {
+    let freed = SPARE
+        .try_with(|spare| {
+            // Taken out of the cell first: nothing is dropped under a borrow.
+            let dropped: Vec<_> = match spare.try_borrow_mut() {
+                Ok(mut spare) => {
+                    let excess = spare.len().saturating_sub(nodes);
+                    let dropped = spare.drain(..excess).collect();
+                    spare.shrink_to(nodes);
+                    dropped
+                }
+                Err(_) => Vec::new(),
+            };
+            dropped.len()
+        })
+        .unwrap_or(0);
+    let _ = SPARE_EXTRA.try_with(|spare| {
+        let _dropped: Vec<_> = match spare.try_borrow_mut() {
+            Ok(mut spare) => {
+                let keep = nodes / EXTRA_SHARE;
+                let excess = spare.len().saturating_sub(keep);
+                let dropped = spare.drain(..excess).collect();
+                spare.shrink_to(keep);
+                dropped
+            }
+            Err(_) => Vec::new(),
+        };
+    });
+    freed
+}
+
+/// Asks the allocator to give freed memory back to the system.
+///
+/// glibc's `malloc` keeps freed blocks of up to 128 bytes (every node) in
+/// per-thread and "fast" bins that it neither merges nor returns: after a
+/// ten-million-node graph is dropped, 1.5 GB stay resident, cache or no
+/// cache. Its `malloc_trim` merges them and returns every free page, in
+/// about 15 ms per million freed blocks. Other allocators (and Miri) are
+/// left alone: they return memory by their own rules.
+#[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
+pub(crate) fn release_free_memory() {
+    unsafe extern "C" {
+        fn malloc_trim(pad: usize) -> std::ffi::c_int;
+    }
+    // SAFETY: `malloc_trim` takes no pointer and touches only memory the
+    // allocator has been given back; it locks each arena, so it is safe to
+    // call from any thread at any time.
+    unsafe {
+        malloc_trim(0);
+    }
+}
+
+/// Asks the allocator to give freed memory back: nothing to ask here.
+#[cfg(not(all(target_os = "linux", target_env = "gnu", not(miri))))]
+pub(crate) fn release_free_memory() {}
+
+/// How many freed node allocations this thread keeps for reuse now (see
+/// [`set_node_cache_capacity`]).
+pub fn node_cache_len() -> usize {
+    SPARE
+        .try_with(|spare| spare.try_borrow().map_or(0, |s| s.len()))
+        .unwrap_or(0)
+}
+
+/// Keeps an emptied node allocation for reuse. When the cache is full, the
+/// one kept longest (the highest in memory) goes back to the allocator
+/// instead; returns whether one did.
+fn recycle(rc: Rc<RefCell<Node>>) -> bool {
+    let capacity = SPARE_CAPACITY.try_with(|c| c.get()).unwrap_or(0);
+    let evicted = keep(&SPARE, rc, capacity);
+    let freed = evicted.is_some();
+    drop(evicted);
+    freed
+}
+
+/// Keeps an `Extra` box for reuse, emptied, as [`recycle`] does nodes. Its
+/// operand lists have been taken already, so emptying it drops nothing
+/// deep.
+fn recycle_extra(mut extra: Box<Extra>) {
+    // The lists were taken; the rest may hold a label and shared constants.
+    extra.label = None;
+    extra.nary = None;
+    let capacity = SPARE_CAPACITY.try_with(|c| c.get()).unwrap_or(0) / EXTRA_SHARE;
+    drop(keep(&SPARE_EXTRA, extra, capacity));
+}
+
+/// Pushes `item` onto the ring `spare` of at most `capacity`, and returns
+/// what does not fit: the oldest item, or `item` itself (capacity 0, or the
+/// ring is busy). The caller drops it, outside the borrow.
+fn keep<T: 'static>(
+    spare: &'static std::thread::LocalKey<RefCell<VecDeque<T>>>,
+    item: T,
+    capacity: usize,
+) -> Option<T> {
+    if capacity == 0 {
+        return Some(item);
+    }
+    let mut item = Some(item);
+    let _ = spare.try_with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut() {
+            let oldest = if spare.len() >= capacity {
+                spare.pop_front()
+            } else {
+                None
+            };
+            spare.extend(item.take());
+            item = oldest;
+        }
+    });
+    item
+}
+
+/// `extra`, boxed in a spare allocation if the thread has one.
+pub(crate) fn boxed_extra(extra: Extra) -> Box<Extra> {
+    let spare = SPARE_EXTRA
+        .try_with(|spare| spare.try_borrow_mut().ok()?.pop_back())
+        .ok()
+        .flatten();
+    match spare {
+        Some(mut boxed) => {
+            // The spare holds nothing (see `recycle_extra`): no need to
+            // run its drop.
+            std::mem::forget(std::mem::replace(&mut *boxed, extra));
+            boxed
+        }
+        None => Box::new(extra),
+    }
+}
+
+/// A spare allocation, if the thread has one.
+pub(crate) fn reuse() -> Option<Rc<RefCell<Node>>> {
+    SPARE
+        .try_with(|spare| spare.try_borrow_mut().ok()?.pop_back())
+        .ok()
+        .flatten()
+}
+
+impl Drop for Node {
+    /// Dropping a node drops its operands; done naively that recurses once
+    /// per link of a chain and overflows the stack on deep graphs. Here the
+    /// operands this node owns alone are unlinked into a frontier on the
+    /// heap instead, so dropping any graph takes constant stack space.
+    ///
+    /// The frontier frees the latest-made node first: a sweep down through
+    /// memory (with the node cache, a graph sits in memory in the order it
+    /// was made), and it hands the allocations to the cache in that order,
+    /// so that the next graph, taking them back earliest first, is laid out
+    /// in creation order again.
+    fn drop(&mut self) {
+        // Fast path: operands shared with other nodes only lose a count.
+        if !self.may_own_an_operand() {
+            return;
+        }
+        let mut operands = Vec::new();
+        let mut last_handles = Frontier::new(self.seq());
+        let mut freed = 0;
+        self.take_operands(&mut operands);
+        loop {
+            // Handles to shared nodes just lose their count here; the last
+            // handles wait in the frontier. One by one, so that `x * x`
+            // drops its first `x` (2 -> 1) before it looks at the second.
+            for value in operands.drain(..) {
+                if Rc::strong_count(&value.0) == 1 {
+                    let seq = value.0.try_borrow().map_or(0, |node| node.seq());
+                    last_handles.push(seq, value.0);
+                }
+            }
+            let Some(mut rc) = last_handles.pop() else {
+                break;
+            };
+            if let Some(cell) = Rc::get_mut(&mut rc) {
+                // Empty the node, so that its own `drop` finds no operands
+                // and returns at once, and keep the allocation.
+                let node = cell.get_mut();
+                node.take_operands(&mut operands);
+                if let Some(extra) = node.extra.take() {
+                    recycle_extra(extra);
+                }
+                freed += usize::from(recycle(rc));
+            }
+        }
+        if freed >= RELEASE_AFTER {
+            release_free_memory();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Value;
+
+    fn address(v: &Value) -> usize {
+        Rc::as_ptr(&v.0) as usize
+    }
+
+    /// A full cache keeps the allocations of the earliest-made nodes (low
+    /// in memory, where the next graph is built) and frees those of the
+    /// latest-made (high, where the allocator can give them back). The
+    /// old stack kept the latest-made ones and freed the rest, pinning the
+    /// top of the heap.
+    #[test]
+    fn a_full_cache_keeps_the_earliest_made_allocations() {
+        let previous = set_node_cache_capacity(0);
+        set_node_cache_capacity(100);
+        let x = Value::new(1.0);
+        let mut chain = vec![];
+        let mut y = x.clone();
+        for _ in 0..1000 {
+            y = &y + 1.0; // a constant and a gate per step
+            chain.push(address(&y));
+        }
+        let all: Vec<usize> = {
+            let order = y.topological_order();
+            order
+                .iter()
+                .filter(|v| !v.ptr_eq(&x))
+                .map(address)
+                .collect()
+        };
+        drop(chain);
+        drop(y);
+        let kept: Vec<usize> = SPARE.with(|s| {
+            s.borrow()
+                .iter()
+                .map(|rc| Rc::as_ptr(rc) as usize)
+                .collect()
+        });
+        assert_eq!(kept.len(), 100);
+        // `all` is in creation order: the cache holds its first 100.
+        let mut earliest = all[..100].to_vec();
+        let mut kept_sorted = kept.clone();
+        earliest.sort_unstable();
+        kept_sorted.sort_unstable();
+        assert_eq!(kept_sorted, earliest);
+        // And gives the earliest-made back first.
+        assert_eq!(reuse().map(|rc| Rc::as_ptr(&rc) as usize), Some(all[0]));
+        set_node_cache_capacity(previous);
+    }
+
+    #[test]
+    fn extra_boxes_are_kept_in_proportion() {
+        let previous = set_node_cache_capacity(0);
+        set_node_cache_capacity(80);
+        let xs: Vec<Value> = (0..3).map(|i| Value::new(f64::from(i))).collect();
+        let sums: Vec<Value> = (0..50).map(|_| Value::sum(&xs)).collect();
+        let top = Value::sum(&sums);
+        drop(sums);
+        drop(top); // the 50 sums' boxes reach the cache
+        assert_eq!(SPARE_EXTRA.with(|s| s.borrow().len()), 80 / EXTRA_SHARE);
+        set_node_cache_capacity(previous);
+    }
+}

@@ -1,0 +1,250 @@
+//! [`Node`], the graph node behind a [`Value`]: its 48-byte layout, the
+//! rarely needed parts in [`Extra`], and the operands of the n-ary gates
+//! ([`Nary`]). Building nodes is `value.rs`'s job (and `arith.rs`'s and
+//! `nary.rs`'s); dropping them, `cache.rs`'s.
+
+use std::rc::Rc;
+
+use super::op::Op;
+use super::value::Value;
+
+/// One node of the graph.
+///
+/// Kept to 48 bytes (72 with the `Rc` counts and the `RefCell` flag) because
+/// a graph is millions of these: unary and binary gates, almost every node,
+/// store their operands inline; labels and the operands of the n-ary gates
+/// live in a rarely allocated [`Extra`].
+pub(crate) struct Node {
+    pub(crate) data: f64,
+    pub(crate) grad: f64,
+    /// First operand of a unary or binary gate.
+    pub(crate) lhs: Option<Value>,
+    /// Second operand of a binary gate (the constant exponent of `Pow`).
+    pub(crate) rhs: Option<Value>,
+    pub(crate) extra: Option<Box<Extra>>,
+    pub(crate) op: Op,
+    /// Whether any gradient-wanting leaf is reachable from here. Backward
+    /// never enters a node without it.
+    pub(crate) requires_grad: bool,
+    /// Bits 32..46 of the node's creation number (see [`Node::seq`]); bit
+    /// 15 is the walks' scratch mark, always clear between walks.
+    stamp_hi: u16,
+    /// Bits 0..31 of the node's creation number.
+    stamp_lo: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<Node>() == 48);
+
+/// The walk mark's bit in `Node::stamp_hi`.
+const VISITED: u16 = 1 << 15;
+
+/// Creation numbers count modulo 2^47 (the bits the node has room for).
+pub(crate) const SEQ_MODULUS: u64 = 1 << 47;
+
+/// The rarely needed parts of a node.
+#[derive(Default)]
+pub(crate) struct Extra {
+    pub(crate) label: Option<Box<str>>,
+    /// The operands of an n-ary gate (`Sum`, `Dot`, `DotConst`).
+    pub(crate) nary: Option<Nary>,
+    /// Whether any operand is a gate that wants a gradient. Known when the
+    /// node is built (its operands are read then); when false, backward
+    /// schedules nothing from this node, so a dead one is skipped whole and
+    /// a shared list's share can be deferred (a first layer's dot node).
+    pub(crate) gate_operands: bool,
+    /// Whether the first list (the summands, or the weights) holds such a
+    /// gate: when not, backward defers the share of a shared weight list
+    /// (a hidden neuron's weights, while its inputs are gates).
+    pub(crate) gate_many: bool,
+}
+
+/// The operands of an n-ary gate, one variant per gate: a `Sum` cannot
+/// have constants, nor a `Dot` lack its inputs.
+pub(crate) enum Nary {
+    /// `x1 + … + xn`.
+    Sum(Many),
+    /// `w1 x1 + … + wn xn`: the weights and the inputs, of equal length
+    /// (shared by every neuron of a layer when built by
+    /// [`tuning::dot_shared`](super::tuning::dot_shared)).
+    Dot { weights: Many, inputs: Many },
+    /// `w1 c1 + … + wn cn` with constant numbers `c` (a layer's input
+    /// pixels, shared by its neurons), of equal length.
+    DotConst { weights: Many, constants: Rc<[f64]> },
+}
+
+/// What an n-ary node notes of its operands while it reads them.
+#[derive(Copy, Clone, Default)]
+pub(crate) struct NaryWants {
+    /// Whether any operand wants a gradient.
+    pub(crate) requires_grad: bool,
+    /// Whether any operand is a gate that wants one.
+    pub(crate) gate_operands: bool,
+    /// Whether the first list (summands or weights) holds such a gate.
+    pub(crate) gate_many: bool,
+}
+
+impl Nary {
+    /// The operand lists, in order: (summands or weights, inputs).
+    pub(crate) fn lists(&self) -> (&[Value], &[Value]) {
+        match self {
+            Nary::Sum(xs) => (xs, &[]),
+            Nary::Dot { weights, inputs } => (weights, inputs),
+            Nary::DotConst { weights, .. } => (weights, &[]),
+        }
+    }
+}
+
+/// The operand list of an n-ary gate: its own, or one shared with other
+/// nodes (a neuron's weights, the same for every sample), so building the
+/// node neither copies the list nor touches each operand's count.
+pub(crate) enum Many {
+    /// A list this node alone holds.
+    Owned(Box<[Value]>),
+    /// A list shared with its creator and other nodes.
+    Shared(Rc<[Value]>),
+}
+
+impl Extra {
+    /// The constant inputs of `DotConst` (empty for other gates).
+    pub(crate) fn constants(&self) -> &[f64] {
+        match &self.nary {
+            Some(Nary::DotConst { constants, .. }) => constants,
+            _ => &[],
+        }
+    }
+}
+
+impl Default for Many {
+    fn default() -> Self {
+        Many::Owned(Box::default())
+    }
+}
+
+impl std::ops::Deref for Many {
+    type Target = [Value];
+    fn deref(&self) -> &[Value] {
+        match self {
+            Many::Owned(list) => list,
+            Many::Shared(list) => list,
+        }
+    }
+}
+
+/// Whether a node with this summary is a gate that wants a gradient.
+pub(crate) fn is_gate(wants: bool, op: Op) -> bool {
+    wants && op != Op::Leaf
+}
+
+impl Node {
+    /// A node of `op` over `lhs`, `rhs` and `extra`; its creation number
+    /// is given by [`Value::from_node`].
+    pub(crate) fn new(
+        op: Op,
+        data: f64,
+        requires_grad: bool,
+        (lhs, rhs): (Option<Value>, Option<Value>),
+        extra: Option<Box<Extra>>,
+    ) -> Node {
+        Node {
+            data,
+            grad: 0.0,
+            lhs,
+            rhs,
+            extra,
+            op,
+            requires_grad,
+            stamp_hi: 0,
+            stamp_lo: 0,
+        }
+    }
+
+    pub(crate) fn leaf(data: f64, requires_grad: bool) -> Node {
+        Node::new(Op::Leaf, data, requires_grad, (None, None), None)
+    }
+
+    /// The node's creation number: the count of nodes its thread made
+    /// before it, modulo [`SEQ_MODULUS`]. Every operand is made before the
+    /// node that uses it, so a node's number exceeds its operands' (up to
+    /// wrap-around, see `backward.rs`).
+    pub(crate) fn seq(&self) -> u64 {
+        (u64::from(self.stamp_hi & !VISITED) << 32) | u64::from(self.stamp_lo)
+    }
+
+    pub(crate) fn set_seq(&mut self, seq: u64) {
+        self.stamp_lo = seq as u32;
+        self.stamp_hi = (seq >> 32) as u16 & !VISITED;
+    }
+
+    /// The walks' scratch mark (discovered, not yet processed).
+    pub(crate) fn visited(&self) -> bool {
+        self.stamp_hi & VISITED != 0
+    }
+
+    pub(crate) fn set_visited(&mut self, visited: bool) {
+        if visited {
+            self.stamp_hi |= VISITED;
+        } else {
+            self.stamp_hi &= !VISITED;
+        }
+    }
+
+    /// The operands, in order.
+    pub(crate) fn operands(&self) -> impl DoubleEndedIterator<Item = &Value> {
+        let (many, inputs): (&[Value], &[Value]) = self
+            .extra
+            .as_ref()
+            .and_then(|e| e.nary.as_ref())
+            .map_or((&[], &[]), Nary::lists);
+        self.lhs
+            .iter()
+            .chain(self.rhs.iter())
+            .chain(many)
+            .chain(inputs)
+    }
+
+    /// Moves the operands out into `into` (those of a shared list only if
+    /// this node holds the list's last handle), leaving the node empty.
+    pub(crate) fn take_operands(&mut self, into: &mut Vec<Value>) {
+        into.extend(self.lhs.take());
+        into.extend(self.rhs.take());
+        let lists = match self.extra.as_mut().and_then(|e| e.nary.take()) {
+            None => [None, None],
+            Some(Nary::Sum(xs)) => [Some(xs), None],
+            Some(Nary::Dot { weights, inputs }) => [Some(weights), Some(inputs)],
+            Some(Nary::DotConst { weights, .. }) => [Some(weights), None],
+        };
+        {
+            for many in lists.into_iter().flatten() {
+                match many {
+                    Many::Owned(list) => into.extend(list),
+                    // The last holder of a shared list unlinks its operands
+                    // too (cloned out, so the list's own drop is shallow).
+                    Many::Shared(list) if Rc::strong_count(&list) == 1 => {
+                        into.extend(list.iter().cloned());
+                    }
+                    Many::Shared(_) => {}
+                }
+            }
+        }
+    }
+
+    /// Whether dropping this node may drop one of its operands too (so the
+    /// drop must unlink them iteratively). `x * x` holds `x` twice, so a
+    /// count of two can be the last; n-ary gates are always unlinked.
+    pub(crate) fn may_own_an_operand(&self) -> bool {
+        let last = |v: &Value, handles_here: usize| Rc::strong_count(&v.0) <= handles_here;
+        let nary = self
+            .extra
+            .as_ref()
+            .and_then(|e| e.nary.as_ref())
+            .is_some_and(|n| !n.lists().0.is_empty());
+        nary || match (&self.lhs, &self.rhs) {
+            (Some(a), Some(b)) if a.ptr_eq(b) => last(a, 2),
+            (a, b) => a.iter().chain(b).any(|v| last(v, 1)),
+        }
+    }
+
+    pub(crate) fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+}
