@@ -74,7 +74,12 @@ pub fn grad(output: &Value, inputs: &[Value]) -> Vec<Value> {
             let local = local_grad(node, position);
             // A local gradient that is the constant 0 (max's other operand)
             // passes nothing; a constant 1 (add) passes the adjoint itself.
-            let share = if is_constant(&local, 0.0) {
+            // An adjoint of 0 passes nothing through an infinite local
+            // gradient either, as in backward (a dead branch, not 0 · inf);
+            // through a finite one it passes its graph, whose value is 0
+            // but whose own derivative may not be.
+            let dead = adjoint.data() == 0.0 && !local.data().is_finite();
+            let share = if dead || is_constant(&local, 0.0) {
                 continue;
             } else if is_constant(&local, 1.0) {
                 adjoint.clone()

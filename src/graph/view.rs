@@ -158,6 +158,11 @@ impl Graph {
         if !self.nodes[*node.operands.get(position)?].requires_grad {
             return None;
         }
+        if node.grad == 0.0 {
+            // Nothing flows from a node without gradient: not even the NaN
+            // of 0 · inf (backward skips such a branch the same way).
+            return Some(0.0);
+        }
         let operands: Vec<f64> = node.operands.iter().map(|&o| self.nodes[o].data).collect();
         let local = op::local_grad(node.op, &operands, &node.constants, &node.data, position);
         Some(node.grad * local)
