@@ -180,6 +180,26 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
+/// 512 random graphs per property; under Miri (`scripts/miri`), which runs
+/// each about a thousand times slower, 3, with no failure file (Miri
+/// isolates the file system).
+fn config() -> ProptestConfig {
+    if cfg!(miri) {
+        ProptestConfig {
+            cases: 3,
+            failure_persistence: None,
+            max_global_rejects: 100_000,
+            ..ProptestConfig::default()
+        }
+    } else {
+        ProptestConfig {
+            cases: 512,
+            max_global_rejects: 100_000,
+            ..ProptestConfig::default()
+        }
+    }
+}
+
 /// Builds the program on `inputs`; the output sums every node, so each step
 /// matters. Returns the output and whether the point is safely inside the
 /// smooth domain of every operation (away from kinks, poles and overflow),
@@ -263,7 +283,7 @@ fn build(program: &[Step], inputs: &[Value]) -> (Value, bool) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, max_global_rejects: 100_000, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     #[test]
     fn backprop_agrees_with_gradcheck_on_random_graphs(
@@ -296,7 +316,7 @@ fn agree(a: f64, b: f64, exact: bool) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     /// `grad`'s first derivatives are backward's, by the same rules in the
     /// same order: equal (to the bit but for the sign of a zero) where no
