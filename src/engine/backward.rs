@@ -40,6 +40,7 @@ use super::value::Value;
 /// code.)
 ///
 /// Adds `value` (whose node `node` borrows) to a walk's frontier.
+#[inline]
 fn discover(frontier: &mut Frontier<Value>, node: &Node, value: &Value) {
     frontier.push(node.seq(), value.clone());
 }
@@ -327,7 +328,7 @@ impl Giver<'_> {
     /// data, read under the same borrow. A gate met for the first time is
     /// reset to its share and joins the frontier; a leaf sums this pass's
     /// shares apart from what it held before (see [`PassSums`]).
-    #[inline]
+    #[inline(always)]
     fn give(&mut self, operand: &Value, local: impl FnOnce() -> f64) -> f64 {
         let mut inner = operand.0.borrow_mut();
         if inner.requires_grad {

@@ -178,6 +178,7 @@ pub fn node_cache_len() -> usize {
 /// Keeps an emptied node allocation for reuse. When the cache is full, the
 /// one kept longest (the highest in memory) goes back to the allocator
 /// instead; returns whether one did.
+#[inline]
 fn recycle(rc: Rc<RefCell<Node>>) -> bool {
     let capacity = SPARE_CAPACITY.try_with(|c| c.get()).unwrap_or(0);
     let evicted = keep(&SPARE, rc, capacity);
@@ -189,6 +190,7 @@ fn recycle(rc: Rc<RefCell<Node>>) -> bool {
 /// Keeps an `Extra` box for reuse, emptied, as [`recycle`] does nodes. Its
 /// operand lists have been taken already, so emptying it drops nothing
 /// deep.
+#[inline]
 fn recycle_extra(mut extra: Box<Extra>) {
     // The lists were taken; the rest may hold a label and shared constants.
     extra.label = None;
@@ -200,6 +202,7 @@ fn recycle_extra(mut extra: Box<Extra>) {
 /// Pushes `item` onto the ring `spare` of at most `capacity`, and returns
 /// what does not fit: the oldest item, or `item` itself (capacity 0, or the
 /// ring is busy). The caller drops it, outside the borrow.
+#[inline]
 fn keep<T: 'static>(
     spare: &'static std::thread::LocalKey<RefCell<VecDeque<T>>>,
     item: T,
@@ -216,7 +219,9 @@ fn keep<T: 'static>(
             } else {
                 None
             };
-            spare.extend(item.take());
+            if let Some(item) = item.take() {
+                spare.push_back(item);
+            }
             item = oldest;
         }
     });
@@ -224,6 +229,7 @@ fn keep<T: 'static>(
 }
 
 /// `extra`, boxed in a spare allocation if the thread has one.
+#[inline]
 pub(crate) fn boxed_extra(extra: Extra) -> Box<Extra> {
     let spare = SPARE_EXTRA
         .try_with(|spare| spare.try_borrow_mut().ok()?.pop_back())
@@ -241,6 +247,7 @@ pub(crate) fn boxed_extra(extra: Extra) -> Box<Extra> {
 }
 
 /// A spare allocation, if the thread has one.
+#[inline]
 pub(crate) fn reuse() -> Option<Rc<RefCell<Node>>> {
     SPARE
         .try_with(|spare| spare.try_borrow_mut().ok()?.pop_back())

@@ -57,6 +57,7 @@ pub(crate) struct Frontier<T> {
 
 impl<T> Frontier<T> {
     /// An empty frontier for a walk from the node made `root_seq`-th.
+    #[inline]
     pub(crate) fn new(root_seq: u64) -> Frontier<T> {
         Frontier {
             root_seq,
@@ -66,6 +67,7 @@ impl<T> Frontier<T> {
     }
 
     /// Adds the item of the node made `seq`-th.
+    #[inline]
     pub(crate) fn push(&mut self, seq: u64, item: T) {
         // Distance back from the root, modulo the wrap-around; the root
         // itself ranks highest.
@@ -84,6 +86,7 @@ impl<T> Frontier<T> {
     }
 
     /// Takes the item of the latest-made node.
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         let ready = match self.next.take() {
             Some(next) if self.heap.peek().is_none_or(|top| next.rank > top.rank) => next,

@@ -29,6 +29,7 @@ struct Reader {
 impl Reader {
     /// Reads one operand's data, noting whether it wants a gradient and is
     /// a gate.
+    #[inline]
     fn read(&mut self, value: &Value) -> f64 {
         let node = value.0.borrow();
         self.requires_grad |= node.requires_grad;
@@ -102,6 +103,7 @@ impl Value {
     }
 
     /// The `Dot` node over two lists of equal length.
+    #[inline]
     pub(crate) fn dot_node(weights: Many, inputs: Many) -> Value {
         let (mut w, mut x) = (Reader::default(), Reader::default());
         let data = op::dot_forward(
@@ -138,6 +140,7 @@ impl Value {
     }
 
     /// The `DotConst` node over weights and constants of equal length.
+    #[inline]
     pub(crate) fn dot_const_node(weights: Many, constants: Rc<[f64]>) -> Value {
         let mut w = Reader::default();
         let data = op::dot_forward(

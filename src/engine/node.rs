@@ -85,6 +85,7 @@ pub(crate) struct NaryWants {
 
 impl Nary {
     /// The operand lists, in order: (summands or weights, inputs).
+    #[inline]
     pub(crate) fn lists(&self) -> (&[Value], &[Value]) {
         match self {
             Nary::Sum(xs) => (xs, &[]),
@@ -106,6 +107,7 @@ pub(crate) enum Many {
 
 impl Extra {
     /// The constant inputs of `DotConst` (empty for other gates).
+    #[inline]
     pub(crate) fn constants(&self) -> &[f64] {
         match &self.nary {
             Some(Nary::DotConst { constants, .. }) => constants,
@@ -130,7 +132,20 @@ impl std::ops::Deref for Many {
     }
 }
 
+/// Moves a list's operands into `into`: all of an owned list; a shared
+/// list's only if this was its last holder (cloned out, so the list's own
+/// drop is shallow). Others keep it, and its operands, alive.
+#[inline]
+fn unlink(list: Many, into: &mut Vec<Value>) {
+    match list {
+        Many::Owned(list) => into.extend(list),
+        Many::Shared(list) if Rc::strong_count(&list) == 1 => into.extend(list.iter().cloned()),
+        Many::Shared(_) => {}
+    }
+}
+
 /// Whether a node with this summary is a gate that wants a gradient.
+#[inline]
 pub(crate) fn is_gate(wants: bool, op: Op) -> bool {
     wants && op != Op::Leaf
 }
@@ -138,6 +153,7 @@ pub(crate) fn is_gate(wants: bool, op: Op) -> bool {
 impl Node {
     /// A node of `op` over `lhs`, `rhs` and `extra`; its creation number
     /// is given by [`Value::from_node`].
+    #[inline]
     pub(crate) fn new(
         op: Op,
         data: f64,
@@ -158,6 +174,7 @@ impl Node {
         }
     }
 
+    #[inline]
     pub(crate) fn leaf(data: f64, requires_grad: bool) -> Node {
         Node::new(Op::Leaf, data, requires_grad, (None, None), None)
     }
@@ -166,20 +183,24 @@ impl Node {
     /// before it, modulo [`SEQ_MODULUS`]. Every operand is made before the
     /// node that uses it, so a node's number exceeds its operands' (up to
     /// wrap-around, see `backward.rs`).
+    #[inline]
     pub(crate) fn seq(&self) -> u64 {
         (u64::from(self.stamp_hi & !VISITED) << 32) | u64::from(self.stamp_lo)
     }
 
+    #[inline]
     pub(crate) fn set_seq(&mut self, seq: u64) {
         self.stamp_lo = seq as u32;
         self.stamp_hi = (seq >> 32) as u16 & !VISITED;
     }
 
     /// The walks' scratch mark (discovered, not yet processed).
+    #[inline]
     pub(crate) fn visited(&self) -> bool {
         self.stamp_hi & VISITED != 0
     }
 
+    #[inline]
     pub(crate) fn set_visited(&mut self, visited: bool) {
         if visited {
             self.stamp_hi |= VISITED;
@@ -189,6 +210,7 @@ impl Node {
     }
 
     /// The operands, in order.
+    #[inline]
     pub(crate) fn operands(&self) -> impl DoubleEndedIterator<Item = &Value> {
         let (many, inputs): (&[Value], &[Value]) = self
             .extra
@@ -204,33 +226,28 @@ impl Node {
 
     /// Moves the operands out into `into` (those of a shared list only if
     /// this node holds the list's last handle), leaving the node empty.
+    #[inline]
     pub(crate) fn take_operands(&mut self, into: &mut Vec<Value>) {
         into.extend(self.lhs.take());
         into.extend(self.rhs.take());
-        let lists = match self.extra.as_mut().and_then(|e| e.nary.take()) {
-            None => [None, None],
-            Some(Nary::Sum(xs)) => [Some(xs), None],
-            Some(Nary::Dot { weights, inputs }) => [Some(weights), Some(inputs)],
-            Some(Nary::DotConst { weights, .. }) => [Some(weights), None],
+        // Nearly every node is a unary or binary gate, without n-ary lists.
+        let Some(nary) = self.extra.as_mut().and_then(|e| e.nary.take()) else {
+            return;
         };
-        {
-            for many in lists.into_iter().flatten() {
-                match many {
-                    Many::Owned(list) => into.extend(list),
-                    // The last holder of a shared list unlinks its operands
-                    // too (cloned out, so the list's own drop is shallow).
-                    Many::Shared(list) if Rc::strong_count(&list) == 1 => {
-                        into.extend(list.iter().cloned());
-                    }
-                    Many::Shared(_) => {}
-                }
+        match nary {
+            Nary::Sum(xs) => unlink(xs, into),
+            Nary::Dot { weights, inputs } => {
+                unlink(weights, into);
+                unlink(inputs, into);
             }
+            Nary::DotConst { weights, .. } => unlink(weights, into),
         }
     }
 
     /// Whether dropping this node may drop one of its operands too (so the
     /// drop must unlink them iteratively). `x * x` holds `x` twice, so a
     /// count of two can be the last; n-ary gates are always unlinked.
+    #[inline]
     pub(crate) fn may_own_an_operand(&self) -> bool {
         let last = |v: &Value, handles_here: usize| Rc::strong_count(&v.0) <= handles_here;
         let nary = self

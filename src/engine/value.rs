@@ -88,6 +88,7 @@ pub fn no_grad<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// The next creation number of this thread.
+#[inline]
 fn next_seq() -> u64 {
     NEXT_SEQ
         .try_with(|next| {
@@ -144,6 +145,7 @@ impl Value {
         Value::constant(self.data())
     }
 
+    #[inline]
     pub(crate) fn from_node(mut node: Node) -> Value {
         node.set_seq(next_seq());
         match reuse() {
@@ -164,6 +166,7 @@ impl Value {
     /// A node of a unary or binary gate. Unary gates take `rhs = None`
     /// (relu: the max gate reads a missing right operand as
     /// [`op::ABSENT_RHS`]). Inside [`no_grad`] it is a constant.
+    #[inline]
     pub(crate) fn gate(op: Op, lhs: &Value, rhs: Option<&Value>) -> Value {
         let (a, lhs_wants) = lhs.data_and_requires_grad();
         let (b, rhs_wants) = rhs.map_or((op::ABSENT_RHS, false), Value::data_and_requires_grad);
@@ -184,6 +187,7 @@ impl Value {
     /// from its operands; `requires_grad`, and whether its operands (and
     /// its first list) hold gates that want a gradient, were noted while
     /// they were read. Inside [`no_grad`] it is a constant.
+    #[inline]
     pub(crate) fn nary(op: Op, data: f64, nary: Nary, wants: NaryWants) -> Value {
         if !recording() {
             return Value::constant(data);
@@ -204,6 +208,7 @@ impl Value {
     }
 
     /// The value.
+    #[inline]
     pub fn data(&self) -> f64 {
         self.0.borrow().data
     }
@@ -267,6 +272,7 @@ impl Value {
 
     /// Whether backward gives this node a gradient: true for
     /// [`Value::new`] leaves and for every node computed from one.
+    #[inline]
     pub fn requires_grad(&self) -> bool {
         self.0.borrow().requires_grad
     }
@@ -294,6 +300,7 @@ impl Value {
         Rc::as_ptr(&self.0) as usize
     }
 
+    #[inline]
     fn data_and_requires_grad(&self) -> (f64, bool) {
         let node = self.0.borrow();
         (node.data, node.requires_grad)
