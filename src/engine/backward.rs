@@ -133,7 +133,7 @@ impl Value {
             node.set_visited(false);
             propagate(&node, &mut frontier, &mut shared, &mut leaves);
         }
-        shared.add_to_leaves(&mut leaves);
+        shared.add_to_leaves();
         leaves.finish();
     }
 
@@ -423,6 +423,9 @@ struct SharedList {
     /// The leaves' data, read on first need (a `Dot` node's gate inputs
     /// take `upstream × weight`).
     data: Vec<f64>,
+    /// At the end of the pass: whether the leaf was met first in this list
+    /// (its old gradient then waits in `sums`).
+    first: Vec<bool>,
 }
 
 impl SharedSums {
@@ -435,6 +438,7 @@ impl SharedSums {
                 list: Rc::clone(list),
                 sums: vec![0.0; list.len()],
                 data: Vec::new(),
+                first: Vec::new(),
             });
         }
         &mut self.lists[at]
@@ -455,14 +459,43 @@ impl SharedSums {
         }
     }
 
-    /// Adds each list's sums to its leaves' sums for this pass.
-    fn add_to_leaves(self, leaves: &mut PassSums) {
-        for SharedList { list, sums, .. } in self.lists {
-            for (operand, sum) in list.iter().zip(sums) {
+    /// Adds each list's sums to its leaves' sums for this pass, then each
+    /// such pass sum to the gradient the leaf held before, once (see
+    /// [`PassSums`]). A leaf met first here keeps its old gradient in its
+    /// list's buffer meanwhile, so all lists are walked twice, in memory
+    /// order, and nothing is recorded per leaf. A leaf met by direct shares too
+    /// is finished by [`PassSums::finish`], after this.
+    fn add_to_leaves(mut self) {
+        for SharedList {
+            list, sums, first, ..
+        } in &mut self.lists
+        {
+            first.resize(list.len(), false);
+            for ((operand, sum), first) in list.iter().zip(sums.iter_mut()).zip(first.iter_mut()) {
                 let mut inner = operand.0.borrow_mut();
-                if inner.requires_grad {
-                    leaves.add(&mut inner, operand, sum);
+                if !inner.requires_grad {
+                    continue;
                 }
+                if inner.visited() {
+                    // Met already in this pass: its pass sum grows.
+                    inner.grad += *sum;
+                } else {
+                    // Met first here: the pass sum starts, and the old
+                    // gradient waits in the buffer.
+                    inner.set_visited(true);
+                    *sum = std::mem::replace(&mut inner.grad, *sum);
+                    *first = true;
+                }
+            }
+        }
+        for SharedList {
+            list, sums, first, ..
+        } in &self.lists
+        {
+            for ((operand, old), _) in list.iter().zip(sums).zip(first).filter(|(_, f)| **f) {
+                let mut inner = operand.0.borrow_mut();
+                inner.grad += old;
+                inner.set_visited(false);
             }
         }
     }
