@@ -21,6 +21,7 @@
 //! At the fastest rate nodes can be made, that is over a month of nothing
 //! but building while holding that one gate.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
@@ -31,18 +32,24 @@ use super::node::{Many, Nary, Node};
 use super::op::{self, Op};
 use super::value::Value;
 
-/// A node in a walk's frontier: a counted handle. (Holding nodes by
-/// address instead, as raw pointers the root keeps alive, took 2% more
-/// instructions, not fewer: 263.5 M against 257.7 M for 30 moons steps, and
-/// 572.4 M against 560.3 M for a 300k-node random graph, by callgrind; the
-/// count's increment and decrement touch a cache line the walk touches
-/// anyway, and `Option<(u64, Value)>` needs no tag. So the walks are safe
-/// code.)
+/// A node in a walk's frontier, held by address, not by a counted handle:
+/// the root holds every node the walk can reach alive, and a walk neither
+/// drops a handle nor builds a node, so the address stays valid for the
+/// whole walk. Taken from `Rc::as_ptr`, so it keeps the provenance of the
+/// whole allocation (`Rc::from_raw` needs it); Miri checks this.
 ///
+/// Counted handles take 2% fewer instructions (callgrind) but are slower:
+/// the count sits at the start of the allocation, and in a quarter of the
+/// nodes (those whose 72 bytes start 48 bytes into a cache line) in a line
+/// the walk never touches otherwise. On the 1M-node random graph, where
+/// the walk waits on memory, build + backward took 15–20% longer with
+/// them (`cargo bench --bench report`; docs/perf-log.md).
+type NodePtr = *const RefCell<Node>;
+
 /// Adds `value` (whose node `node` borrows) to a walk's frontier.
 #[inline]
-fn discover(frontier: &mut Frontier<Value>, node: &Node, value: &Value) {
-    frontier.push(node.seq(), value.clone());
+fn discover(frontier: &mut Frontier<NodePtr>, node: &Node, value: &Value) {
+    frontier.push(node.seq(), Rc::as_ptr(&value.0));
 }
 
 /// The nodes reachable from `root` in topological order: every node comes
@@ -56,7 +63,13 @@ pub(crate) fn topological_order(root: &Value) -> Vec<Value> {
         discover(&mut frontier, &node, root);
         frontier
     };
-    while let Some(value) = frontier.pop() {
+    while let Some(cell) = frontier.pop() {
+        // SAFETY: `cell` is the `Rc` allocation of a node that `root` holds
+        // alive (see `NodePtr`); one more count makes this handle its own.
+        let value = unsafe {
+            Rc::increment_strong_count(cell);
+            Value(Rc::from_raw(cell))
+        };
         {
             let node = value.0.borrow();
             for operand in node.operands() {
@@ -128,8 +141,10 @@ impl Value {
         };
         let mut shared = SharedSums::default();
         let mut leaves = PassSums::default();
-        while let Some(value) = frontier.pop() {
-            let mut node = value.0.borrow_mut();
+        while let Some(cell) = frontier.pop() {
+            // SAFETY: `self` holds every node of the walk alive (see
+            // `NodePtr`) and outlives this borrow.
+            let mut node = unsafe { &*cell }.borrow_mut();
             node.set_visited(false);
             propagate(&node, &mut frontier, &mut shared, &mut leaves);
         }
@@ -218,7 +233,7 @@ impl Value {
 /// same operand twice (`a * a`) is borrowed twice in turn, never at once.
 fn propagate(
     node: &Node,
-    frontier: &mut Frontier<Value>,
+    frontier: &mut Frontier<NodePtr>,
     shared: &mut SharedSums,
     leaves: &mut PassSums,
 ) {
@@ -318,7 +333,7 @@ struct Giver<'a> {
     /// and skipping the products keeps 0 · inf from turning a dead branch
     /// into NaN.
     live: bool,
-    frontier: &'a mut Frontier<Value>,
+    frontier: &'a mut Frontier<NodePtr>,
     leaves: &'a mut PassSums,
 }
 
@@ -362,8 +377,9 @@ impl Giver<'_> {
 /// one by one onto the old gradient, the rounding differed).
 #[derive(Default)]
 pub(crate) struct PassSums {
-    /// Each leaf met, and its gradient before the pass.
-    leaves: Vec<(Value, f64)>,
+    /// Each leaf met, by address (the root holds it alive; see
+    /// `NodePtr`), and its gradient before the pass.
+    leaves: Vec<(NodePtr, f64)>,
 }
 
 impl PassSums {
@@ -373,7 +389,7 @@ impl PassSums {
         if node.visited() {
             node.grad += delta;
         } else {
-            self.leaves.push((value.clone(), node.grad));
+            self.leaves.push((Rc::as_ptr(&value.0), node.grad));
             node.grad = delta;
             node.set_visited(true);
         }
@@ -381,8 +397,10 @@ impl PassSums {
 
     /// Adds each leaf's sum to its old gradient, and clears the marks.
     fn finish(self) {
-        for (leaf, before) in self.leaves {
-            let mut node = leaf.0.borrow_mut();
+        for (cell, before) in self.leaves {
+            // SAFETY: the root holds every leaf of the walk alive (see
+            // `NodePtr`), and the walk is over: no other borrow is live.
+            let mut node = unsafe { &*cell }.borrow_mut();
             node.grad += before; // this pass's sum plus the old gradient, once
             node.set_visited(false);
         }
