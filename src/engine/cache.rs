@@ -3,7 +3,6 @@
 //! given back to the system, and the iterative drop that feeds the cache.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use super::frontier::Frontier;
@@ -31,17 +30,15 @@ thread_local! {
     /// builds, backpropagates and drops a graph of about the same size at
     /// every step, so after the first step nodes cost no `malloc`/`free`.
     ///
-    /// A ring: a drop hands in the latest-made node first, and a graph sits
-    /// in memory in the order it was made, so allocations arrive from high
-    /// addresses to low. When the ring is full, the one that arrived first
-    /// (the highest) goes back to the allocator: the cache keeps the
-    /// lowest addresses, and what is freed lies above them, at the top of
-    /// the heap, where the allocator can return it to the system.
-    static SPARE: RefCell<VecDeque<Rc<RefCell<Node>>>> = const { RefCell::new(VecDeque::new()) };
+    /// A stack: a drop hands in the latest-made node first, so the next
+    /// graph takes the earliest-made back first and is laid out in creation
+    /// order again. When it is full, a dropped node goes back to the
+    /// allocator.
+    static SPARE: RefCell<Vec<Rc<RefCell<Node>>>> = const { RefCell::new(Vec::new()) };
     static SPARE_CAPACITY: std::cell::Cell<usize> = const { std::cell::Cell::new(DEFAULT_NODE_CACHE_CAPACITY) };
     /// The same for the boxed `Extra` of n-ary and labelled nodes.
     #[allow(clippy::vec_box, reason = "the boxes are the allocations kept for reuse")]
-    static SPARE_EXTRA: RefCell<VecDeque<Box<Extra>>> = const { RefCell::new(VecDeque::new()) };
+    static SPARE_EXTRA: RefCell<Vec<Box<Extra>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Sets how many freed node allocations this thread keeps for reuse, and
@@ -56,10 +53,10 @@ thread_local! {
 /// allocator as it is dropped; [`clear_node_cache`] empties the cache once
 /// and keeps its capacity.
 ///
-/// Memory goes back to the system: the cache keeps the allocations lowest
-/// in memory, and a drop that frees more than 65,536 nodes beyond it asks
-/// the allocator to return free pages (on Linux with glibc, whose `malloc`
-/// otherwise keeps every freed node). So after any graph is dropped, the
+/// Memory goes back to the system: a drop that frees more than 65,536 nodes
+/// beyond the cache asks the allocator to return its free pages (on Linux
+/// with glibc, whose `malloc` otherwise keeps every freed node, wherever it
+/// lies in the heap). So after any graph is dropped, the
 /// process holds at most the cache's 92 MiB, and the 5 MiB of a smaller
 /// drop, more than before it was built.
 /// A training loop whose every graph is larger than the cache pays for
@@ -110,7 +107,7 @@ pub fn clear_node_cache() -> usize {
 }
 
 /// Frees the kept allocations beyond `nodes` (and beyond the matching
-/// share of `Extra` boxes): the highest first. Returns how many nodes.
+/// share of `Extra` boxes), the first kept first. Returns how many nodes.
 fn trim_spares(nodes: usize) -> usize {
     let freed = SPARE
         .try_with(|spare| {
@@ -175,9 +172,8 @@ pub fn node_cache_len() -> usize {
         .unwrap_or(0)
 }
 
-/// Keeps an emptied node allocation for reuse. When the cache is full, the
-/// one kept longest (the highest in memory) goes back to the allocator
-/// instead; returns whether one did.
+/// Keeps an emptied node allocation for reuse, if there is room; returns
+/// whether it went back to the allocator instead.
 #[inline]
 fn recycle(rc: Rc<RefCell<Node>>) -> bool {
     let capacity = SPARE_CAPACITY.try_with(|c| c.get()).unwrap_or(0);
@@ -199,30 +195,22 @@ fn recycle_extra(mut extra: Box<Extra>) {
     drop(keep(&SPARE_EXTRA, extra, capacity));
 }
 
-/// Pushes `item` onto the ring `spare` of at most `capacity`, and returns
-/// what does not fit: the oldest item, or `item` itself (capacity 0, or the
-/// ring is busy). The caller drops it, outside the borrow.
+/// Pushes `item` onto `spare` if it holds fewer than `capacity`, and
+/// returns it otherwise (or if the cache is busy), for the caller to drop
+/// outside the borrow.
 #[inline]
 fn keep<T: 'static>(
-    spare: &'static std::thread::LocalKey<RefCell<VecDeque<T>>>,
+    spare: &'static std::thread::LocalKey<RefCell<Vec<T>>>,
     item: T,
     capacity: usize,
 ) -> Option<T> {
-    if capacity == 0 {
-        return Some(item);
-    }
     let mut item = Some(item);
     let _ = spare.try_with(|spare| {
-        if let Ok(mut spare) = spare.try_borrow_mut() {
-            let oldest = if spare.len() >= capacity {
-                spare.pop_front()
-            } else {
-                None
-            };
-            if let Some(item) = item.take() {
-                spare.push_back(item);
-            }
-            item = oldest;
+        if let Ok(mut spare) = spare.try_borrow_mut()
+            && spare.len() < capacity
+            && let Some(item) = item.take()
+        {
+            spare.push(item);
         }
     });
     item
@@ -232,7 +220,7 @@ fn keep<T: 'static>(
 #[inline]
 pub(crate) fn boxed_extra(extra: Extra) -> Box<Extra> {
     let spare = SPARE_EXTRA
-        .try_with(|spare| spare.try_borrow_mut().ok()?.pop_back())
+        .try_with(|spare| spare.try_borrow_mut().ok()?.pop())
         .ok()
         .flatten();
     match spare {
@@ -250,7 +238,7 @@ pub(crate) fn boxed_extra(extra: Extra) -> Box<Extra> {
 #[inline]
 pub(crate) fn reuse() -> Option<Rc<RefCell<Node>>> {
     SPARE
-        .try_with(|spare| spare.try_borrow_mut().ok()?.pop_back())
+        .try_with(|spare| spare.try_borrow_mut().ok()?.pop())
         .ok()
         .flatten()
 }
@@ -309,54 +297,6 @@ impl Drop for Node {
 mod tests {
     use super::*;
     use crate::Value;
-
-    fn address(v: &Value) -> usize {
-        Rc::as_ptr(&v.0) as usize
-    }
-
-    /// A full cache keeps the allocations of the earliest-made nodes (low
-    /// in memory, where the next graph is built) and frees those of the
-    /// latest-made (high, where the allocator can give them back). The
-    /// old stack kept the latest-made ones and freed the rest, pinning the
-    /// top of the heap.
-    #[test]
-    fn a_full_cache_keeps_the_earliest_made_allocations() {
-        let previous = set_node_cache_capacity(0);
-        set_node_cache_capacity(100);
-        let x = Value::new(1.0);
-        let mut chain = vec![];
-        let mut y = x.clone();
-        for _ in 0..1000 {
-            y = &y + 1.0; // a constant and a gate per step
-            chain.push(address(&y));
-        }
-        let all: Vec<usize> = {
-            let order = y.topological_order();
-            order
-                .iter()
-                .filter(|v| !v.ptr_eq(&x))
-                .map(address)
-                .collect()
-        };
-        drop(chain);
-        drop(y);
-        let kept: Vec<usize> = SPARE.with(|s| {
-            s.borrow()
-                .iter()
-                .map(|rc| Rc::as_ptr(rc) as usize)
-                .collect()
-        });
-        assert_eq!(kept.len(), 100);
-        // `all` is in creation order: the cache holds its first 100.
-        let mut earliest = all[..100].to_vec();
-        let mut kept_sorted = kept.clone();
-        earliest.sort_unstable();
-        kept_sorted.sort_unstable();
-        assert_eq!(kept_sorted, earliest);
-        // And gives the earliest-made back first.
-        assert_eq!(reuse().map(|rc| Rc::as_ptr(&rc) as usize), Some(all[0]));
-        set_node_cache_capacity(previous);
-    }
 
     #[test]
     fn extra_boxes_are_kept_in_proportion() {
