@@ -180,7 +180,7 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-/// 512 random graphs per property; under Miri (`scripts/miri`), which runs
+/// 512 random graphs per property (or `CHAINRULE_PROPTEST_CASES`); under Miri (`scripts/miri`), which runs
 /// each about a thousand times slower, 3, with no failure file (Miri
 /// isolates the file system).
 fn config() -> ProptestConfig {
@@ -192,9 +192,14 @@ fn config() -> ProptestConfig {
             ..ProptestConfig::default()
         }
     } else {
+        // CHAINRULE_PROPTEST_CASES=20000 for a longer hunt.
+        let cases = std::env::var("CHAINRULE_PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(512);
         ProptestConfig {
-            cases: 512,
-            max_global_rejects: 100_000,
+            cases,
+            max_global_rejects: 1_000_000,
             ..ProptestConfig::default()
         }
     }
@@ -306,12 +311,27 @@ fn shares_lists(program: &[Step]) -> bool {
         .any(|s| matches!(s, Step::DotShared(_) | Step::DotConstShared(_)))
 }
 
-/// Equal, or (when summed in another order) within 1e-12 of each other.
-fn agree(a: f64, b: f64, exact: bool) -> bool {
-    if exact {
+/// Each node's Σ |edge gradient into it|: the scale of the rounding error
+/// of its gradient when its shares are summed in another order (they may
+/// cancel, so the error is relative to this, not to the result).
+fn edge_scales(graph: &chainrule::graph::Graph) -> Vec<f64> {
+    let mut scales = vec![0.0; graph.len()];
+    for node in graph.nodes() {
+        for (position, &operand) in node.operands.iter().enumerate() {
+            scales[operand] += graph.edge_grad(node.id, position).unwrap_or(0.0).abs();
+        }
+    }
+    scales
+}
+
+/// Equal (`exact`), or equal to within the rounding of a sum whose terms
+/// have total magnitude `scale`, added in another order.
+fn agree(a: f64, b: f64, exact: bool, scale: f64) -> bool {
+    let tolerance = 1e-12 * scale.max(a.abs()).max(b.abs());
+    if exact || tolerance == 0.0 {
         a == b
     } else {
-        (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)
+        (a - b).abs() <= tolerance
     }
 }
 
@@ -333,8 +353,11 @@ proptest! {
         prop_assume!(by_backward.iter().all(|g| g.is_finite()) && output.data().is_finite());
         let by_grad: Vec<f64> = grad(&output, &inputs).iter().map(Value::data).collect();
         let exact = !shares_lists(&program);
-        for (g, b) in by_grad.iter().zip(&by_backward) {
-            prop_assert!(agree(*g, *b, exact), "grad {:?} vs backward {:?}\n{:?}", by_grad, by_backward, program);
+        let scales = edge_scales(&output.graph());
+        let order = output.topological_order();
+        for ((x, g), b) in inputs.iter().zip(&by_grad).zip(&by_backward) {
+            let scale = order.iter().position(|v| v.ptr_eq(x)).map_or(0.0, |id| scales[id]);
+            prop_assert!(agree(*g, *b, exact, scale), "grad {:?} vs backward {:?}\n{:?}", by_grad, by_backward, program);
         }
         // grad read and changed no .grad().
         let after: Vec<f64> = inputs.iter().map(Value::grad).collect();
@@ -361,8 +384,9 @@ proptest! {
             }
         }
         let last = graph.len() - 1;
+        let scales = edge_scales(&graph);
         for node in graph.nodes().iter().filter(|n| n.requires_grad && n.id != last) {
-            prop_assert!(agree(sums[node.id], node.grad, false), "node {}: edges {} vs grad {}", node.id, sums[node.id], node.grad);
+            prop_assert!(agree(sums[node.id], node.grad, false, scales[node.id]), "node {}: edges {} vs grad {}", node.id, sums[node.id], node.grad);
         }
     }
 
