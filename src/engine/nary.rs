@@ -11,7 +11,7 @@ use super::value::Value;
 use crate::EngineError;
 
 /// One weight per input, or [`EngineError::LengthMismatch`].
-fn same_length(weights: usize, inputs: usize) -> Result<(), EngineError> {
+pub(crate) fn same_length(weights: usize, inputs: usize) -> Result<(), EngineError> {
     if weights == inputs {
         Ok(())
     } else {
@@ -165,9 +165,4 @@ impl Value {
             .as_ref()
             .map_or_else(Vec::new, |e| e.constants().to_vec())
     }
-}
-
-/// The same length, checked, for the shared forms in `tuning`.
-pub(crate) fn check_lengths(weights: usize, inputs: usize) -> Result<(), EngineError> {
-    same_length(weights, inputs)
 }

@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use super::nary::check_lengths;
+use super::nary::same_length;
 use super::node::Many;
 use super::value::Value;
 use crate::EngineError;
@@ -41,7 +41,7 @@ pub use super::cache::{
 ///
 /// [`EngineError::LengthMismatch`] if the lengths differ.
 pub fn dot_shared(ws: &Rc<[Value]>, xs: &Rc<[Value]>) -> Result<Value, EngineError> {
-    check_lengths(ws.len(), xs.len())?;
+    same_length(ws.len(), xs.len())?;
     Ok(Value::dot_node(
         Many::Shared(Rc::clone(ws)),
         Many::Shared(Rc::clone(xs)),
@@ -78,7 +78,7 @@ pub fn dot_shared(ws: &Rc<[Value]>, xs: &Rc<[Value]>) -> Result<Value, EngineErr
 ///
 /// [`EngineError::LengthMismatch`] if the lengths differ.
 pub fn dot_const_shared(ws: &Rc<[Value]>, xs: &Rc<[f64]>) -> Result<Value, EngineError> {
-    check_lengths(ws.len(), xs.len())?;
+    same_length(ws.len(), xs.len())?;
     Ok(Value::dot_const_node(
         Many::Shared(Rc::clone(ws)),
         Rc::clone(xs),

@@ -200,19 +200,13 @@ impl Graph {
                     .iter()
                     .zip(&node.constants)
                     .map(|(&w, &c)| {
-                        let leaf = push(&mut nodes, Op::Leaf, c, 0.0, vec![], true, false);
+                        // The constant: a leaf that takes no gradient.
+                        let leaf = part(&mut nodes, node, Op::Leaf, c, vec![]);
+                        nodes[leaf].grad = 0.0;
                         nodes[leaf].constant = true;
+                        nodes[leaf].requires_grad = false;
                         let data = nodes[w].data * c;
-                        let wants = node.requires_grad;
-                        push(
-                            &mut nodes,
-                            Op::Mul,
-                            data,
-                            node.grad,
-                            vec![w, leaf],
-                            true,
-                            wants,
-                        )
+                        part(&mut nodes, node, Op::Mul, data, vec![w, leaf])
                     })
                     .collect(),
                 Op::Dot if !operands.is_empty() => {
@@ -221,16 +215,7 @@ impl Graph {
                         .zip(xs)
                         .map(|(&w, &x)| {
                             let data = nodes[w].data * nodes[x].data;
-                            let wants = node.requires_grad;
-                            push(
-                                &mut nodes,
-                                Op::Mul,
-                                data,
-                                node.grad,
-                                vec![w, x],
-                                true,
-                                wants,
-                            )
+                            part(&mut nodes, node, Op::Mul, data, vec![w, x])
                         })
                         .collect()
                 }
@@ -248,15 +233,7 @@ impl Graph {
             let mut partial = nodes[acc].data;
             for &term in &terms[1..] {
                 partial += nodes[term].data;
-                acc = push(
-                    &mut nodes,
-                    Op::Add,
-                    partial,
-                    node.grad,
-                    vec![acc, term],
-                    true,
-                    node.requires_grad,
-                );
+                acc = part(&mut nodes, node, Op::Add, partial, vec![acc, term]);
             }
             // The last gate (new in both cases) stands for the fused node:
             // its label, and its value as the engine summed it.
@@ -295,27 +272,28 @@ impl Graph {
     }
 }
 
-fn push(
+/// Adds a node that stands for part of the fused node `of`: marked
+/// expanded, with `of`'s gradient (an add gate passes its gradient through,
+/// and each product's gradient is the sum's) and whether it takes one.
+fn part(
     nodes: &mut Vec<GraphNode>,
+    of: &GraphNode,
     op: Op,
     data: f64,
-    grad: f64,
     operands: Vec<usize>,
-    expanded: bool,
-    requires_grad: bool,
 ) -> usize {
     let id = nodes.len();
     nodes.push(GraphNode {
         id,
         op,
         data,
-        grad,
+        grad: of.grad,
         label: None,
         operands,
         constant: false,
-        requires_grad,
+        requires_grad: of.requires_grad,
         constants: Vec::new(),
-        expanded,
+        expanded: true,
     });
     id
 }
