@@ -1,0 +1,129 @@
+//! Fixed workloads for counting instructions, the one measure of speed that
+//! does not drift on this machine: run one under callgrind, for two
+//! commits, and compare the totals.
+//!
+//! ```text
+//! cargo bench --bench steps --no-run     # prints the binary's path
+//! valgrind --tool=callgrind target/release/deps/steps-<hash> moons
+//! ```
+//!
+//! Workloads: `moons` (30 training steps of micrograd's demo, MLP 2-16-16-1
+//! on 100 points), `mnist` (20 steps of a 784-32-10 network on 32 random
+//! digits), `random` (a 300,000-node random graph, built and
+//! backpropagated), `dot` (3,000 times `Value::dot` of 1,000 leaf pairs,
+//! built and backpropagated). Without an argument (as `cargo bench` runs
+//! it) each runs once, at a tenth of its size.
+
+use std::hint::black_box;
+
+use chainrule::nn::{Activation, Init, Mlp};
+use chainrule::optim::{Optimizer, Sgd};
+use chainrule::{Value, data, loss};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+fn moons(steps: usize) -> f64 {
+    let mut rng = StdRng::seed_from_u64(0);
+    let moons = data::moons(100, 0.1, &mut rng);
+    let mlp = Mlp::with_init(&[2, 16, 16, 1], Activation::Relu, Init::Uniform, &mut rng)
+        .expect("valid sizes");
+    let params = mlp.parameters();
+    let mut sgd = Sgd::new(0.1).expect("a positive rate");
+    let mut last = 0.0;
+    for _ in 0..steps {
+        let losses: Vec<Value> = moons
+            .points
+            .iter()
+            .zip(&moons.labels)
+            .map(|(p, &y)| {
+                let score = mlp.forward_f64(p).expect("two inputs").remove(0);
+                loss::binary_hinge(&score, y).expect("labels are ±1")
+            })
+            .collect();
+        let l = loss::mean(&losses).expect("points") + loss::l2(&params) * 1e-4;
+        mlp.zero_grad();
+        l.backward();
+        sgd.step(&params).expect("finite gradients");
+        last = l.data();
+    }
+    last
+}
+
+fn mnist(steps: usize) -> f64 {
+    let mut rng = StdRng::seed_from_u64(0);
+    let mlp = Mlp::new(&[784, 32, 10], Activation::Relu, &mut rng).expect("valid sizes");
+    let params = mlp.parameters();
+    let mut sgd = Sgd::new(0.1).expect("a positive rate");
+    let xs: Vec<Vec<f64>> = (0..32)
+        .map(|_| (0..784).map(|_| rng.random_range(0.0..1.0)).collect())
+        .collect();
+    let ys: Vec<usize> = (0..32).map(|_| rng.random_range(0..10usize)).collect();
+    let mut last = 0.0;
+    for _ in 0..steps {
+        let losses: Vec<Value> = xs
+            .iter()
+            .zip(&ys)
+            .map(|(x, &y)| {
+                let logits = mlp.forward_f64(x).expect("784 inputs");
+                loss::softmax_cross_entropy(&logits, y).expect("10 classes")
+            })
+            .collect();
+        let l = loss::mean(&losses).expect("samples");
+        mlp.zero_grad();
+        l.backward();
+        sgd.step(&params).expect("finite gradients");
+        last = l.data();
+    }
+    last
+}
+
+fn random(nodes: usize) -> f64 {
+    let mut rng = StdRng::seed_from_u64(0);
+    let leaves: Vec<Value> = (0..1000)
+        .map(|_| Value::new(rng.random_range(-1.0..1.0)))
+        .collect();
+    let mut ring: Vec<Value> = vec![leaves[0].clone(); 256];
+    for i in 0..nodes {
+        let last = ring[(i + 255) % 256].clone();
+        let next = match rng.random_range(0..10u32) {
+            0..4 => &last + &leaves[rng.random_range(0..1000usize)],
+            4..8 => &last * &leaves[rng.random_range(0..1000usize)],
+            _ => {
+                let back = rng.random_range(1..=256usize.min(i.max(1)));
+                last.max(&ring[(i + 256 - back) % 256])
+            }
+        };
+        ring[i % 256] = next;
+    }
+    let out = ring[(nodes + 255) % 256].clone();
+    drop(ring);
+    out.backward();
+    leaves[0].grad()
+}
+
+fn dot(reps: usize) -> f64 {
+    let ws: Vec<Value> = (0..1000).map(|i| Value::new(i as f64 * 1e-3)).collect();
+    let xs: Vec<Value> = (0..1000)
+        .map(|i| Value::new(1.0 - i as f64 * 1e-3))
+        .collect();
+    let mut total = 0.0;
+    for _ in 0..reps {
+        let y = Value::dot(&ws, &xs).expect("equal lengths");
+        y.backward();
+        total += y.data();
+    }
+    total
+}
+
+fn main() {
+    let which = std::env::args().nth(1).unwrap_or_default();
+    let result = match which.as_str() {
+        "moons" => moons(30),
+        "mnist" => mnist(20),
+        "random" => random(300_000),
+        "dot" => dot(3000),
+        // `cargo bench` (and its flags): each once, small.
+        _ => moons(3) + mnist(2) + random(30_000) + dot(300),
+    };
+    println!("{}", black_box(result));
+}
