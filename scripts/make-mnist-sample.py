@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes data/mnist-sample/: the first 2,000 training and first 500 test
-digits of ../shared/mnist, in the same gzip-compressed IDX format.
+digits of a folder of MNIST IDX files (gzip-compressed, as
+scripts/fetch-mnist.sh writes them), in the same format.
 
-    python3 scripts/make-mnist-sample.py [SOURCE_DIR] [OUT_DIR]
+    python3 scripts/make-mnist-sample.py SOURCE_DIR [OUT_DIR]
 
 The gzip header's timestamp is fixed, so the output is byte-for-byte
 reproducible."""
@@ -11,7 +12,9 @@ import struct
 import sys
 from pathlib import Path
 
-source = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/mnist")
+if len(sys.argv) < 2:
+    sys.exit("usage: make-mnist-sample.py SOURCE_DIR [OUT_DIR] (a folder with the MNIST .gz files)")
+source = Path(sys.argv[1])
 out = Path(sys.argv[2] if len(sys.argv) > 2 else "data/mnist-sample")
 out.mkdir(parents=True, exist_ok=True)
 
