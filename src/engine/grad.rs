@@ -65,13 +65,14 @@ pub fn grad(output: &Value, inputs: &[Value]) -> Vec<Value> {
                 .unwrap_or_else(|| Value::constant(0.0)),
             _ => Value::sum(&received),
         };
-        let operands = node.operands();
-        for position in share_order(node.op(), operands.len()) {
+        // Read once per node: a dot node's operand lists can be long.
+        let (op, operands, constants) = (node.op(), node.operands(), node.constant_inputs());
+        for position in share_order(op, operands.len()) {
             let operand = &operands[position];
             if !operand.requires_grad() {
                 continue;
             }
-            let local = local_grad(node, position);
+            let local = op::local_grad(op, &operands, &constants, node, position);
             // A local gradient that is the constant 0 (max's other operand)
             // passes nothing; a constant 1 (add) passes the adjoint itself.
             // An adjoint of 0 passes nothing through an infinite local
@@ -114,26 +115,6 @@ fn share_order(op: Op, len: usize) -> impl Iterator<Item = usize> {
             i
         }
     })
-}
-
-/// The local gradient of `node` for its operand at `position`, as a value,
-/// by the rule in `op.rs`.
-fn local_grad(node: &Value, position: usize) -> Value {
-    let (op, operands, constants) = {
-        let inner = node.0.borrow();
-        let constants = inner
-            .extra
-            .as_ref()
-            .map(|e| e.constants().to_vec())
-            .unwrap_or_default();
-        (inner.op, node.operands(), constants)
-    };
-    match op {
-        // Sum and DotConst's locals are numbers: no need to list operands.
-        Op::Sum => op::sum_local(),
-        Op::DotConst => op::dot_const_local(constants.get(position).copied().unwrap_or(0.0)),
-        _ => op::local_grad(op, &operands, &constants, node, position),
-    }
 }
 
 /// Whether `v` is a constant leaf holding exactly `x`.
