@@ -10,6 +10,8 @@
 //! process per engine: the peak of live heap bytes (a counting allocator)
 //! and the growth of the resident set's high-water mark, over the nodes.
 
+#[path = "support/moons_loss.rs"]
+mod moons_loss;
 #[path = "support/typical_port.rs"]
 mod typical_port;
 #[path = "support/workload.rs"]
@@ -202,31 +204,15 @@ fn time_layered<E: Engine>(sizes: &Sizes) -> (RandomGraphTimes, usize) {
     (times, gates)
 }
 
-/// Micrograd's moons loss (MLP 2-16-16-1, mean hinge + 1e-4 L2) on
-/// `points` points, built from fresh parameters' values.
-fn moons_loss(points: usize, parameters: &[f64]) -> (Value, Vec<Value>) {
-    use chainrule::nn::{Activation, Init, Mlp};
-    use rand::SeedableRng;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    let moons = chainrule::data::moons(points, 0.1, &mut rng);
-    let mlp = Mlp::with_init(&[2, 16, 16, 1], Activation::Relu, Init::Uniform, &mut rng)
-        .expect("valid sizes");
+/// The moons loss on `points` points, built from parameters set to
+/// `values` (all of them, or none to keep the initial ones).
+fn moons_loss(points: usize, values: &[f64]) -> (Value, Vec<Value>) {
+    let (moons, mlp) = moons_loss::setup(points);
     let params = mlp.parameters();
-    for (p, &v) in params.iter().zip(parameters) {
+    for (p, &v) in params.iter().zip(values) {
         p.set_data(v);
     }
-    let losses: Vec<Value> = moons
-        .points
-        .iter()
-        .zip(&moons.labels)
-        .map(|(p, &y)| {
-            let score = mlp.forward_f64(p).expect("two inputs").remove(0);
-            chainrule::loss::binary_hinge(&score, y).expect("labels are ±1")
-        })
-        .collect();
-    let loss =
-        chainrule::loss::mean(&losses).expect("points") + chainrule::loss::l2(&params) * 1e-4;
-    (loss, params)
+    (moons_loss::loss(&mlp, &params, &moons), params)
 }
 
 /// Times, on the moons loss: build + backward; build + `grad` (the

@@ -16,31 +16,22 @@
 
 use std::hint::black_box;
 
-use chainrule::nn::{Activation, Init, Mlp};
+#[path = "support/moons_loss.rs"]
+mod moons_loss;
+
+use chainrule::nn::{Activation, Mlp};
 use chainrule::optim::{Optimizer, Sgd};
-use chainrule::{Value, data, loss};
+use chainrule::{Value, loss};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-fn moons(steps: usize) -> f64 {
-    let mut rng = StdRng::seed_from_u64(0);
-    let moons = data::moons(100, 0.1, &mut rng);
-    let mlp = Mlp::with_init(&[2, 16, 16, 1], Activation::Relu, Init::Uniform, &mut rng)
-        .expect("valid sizes");
+/// `steps` SGD steps (rate 0.1) of `loss` over `mlp`; the last loss.
+fn train(steps: usize, mlp: &Mlp, loss: impl Fn(&[Value]) -> Value) -> f64 {
     let params = mlp.parameters();
     let mut sgd = Sgd::new(0.1).expect("a positive rate");
     let mut last = 0.0;
     for _ in 0..steps {
-        let losses: Vec<Value> = moons
-            .points
-            .iter()
-            .zip(&moons.labels)
-            .map(|(p, &y)| {
-                let score = mlp.forward_f64(p).expect("two inputs").remove(0);
-                loss::binary_hinge(&score, y).expect("labels are ±1")
-            })
-            .collect();
-        let l = loss::mean(&losses).expect("points") + loss::l2(&params) * 1e-4;
+        let l = loss(&params);
         mlp.zero_grad();
         l.backward();
         sgd.step(&params).expect("finite gradients");
@@ -49,17 +40,19 @@ fn moons(steps: usize) -> f64 {
     last
 }
 
+fn moons(steps: usize) -> f64 {
+    let (moons, mlp) = moons_loss::setup(100);
+    train(steps, &mlp, |params| moons_loss::loss(&mlp, params, &moons))
+}
+
 fn mnist(steps: usize) -> f64 {
     let mut rng = StdRng::seed_from_u64(0);
     let mlp = Mlp::new(&[784, 32, 10], Activation::Relu, &mut rng).expect("valid sizes");
-    let params = mlp.parameters();
-    let mut sgd = Sgd::new(0.1).expect("a positive rate");
     let xs: Vec<Vec<f64>> = (0..32)
         .map(|_| (0..784).map(|_| rng.random_range(0.0..1.0)).collect())
         .collect();
     let ys: Vec<usize> = (0..32).map(|_| rng.random_range(0..10usize)).collect();
-    let mut last = 0.0;
-    for _ in 0..steps {
+    train(steps, &mlp, |_| {
         let losses: Vec<Value> = xs
             .iter()
             .zip(&ys)
@@ -68,13 +61,8 @@ fn mnist(steps: usize) -> f64 {
                 loss::softmax_cross_entropy(&logits, y).expect("10 classes")
             })
             .collect();
-        let l = loss::mean(&losses).expect("samples");
-        mlp.zero_grad();
-        l.backward();
-        sgd.step(&params).expect("finite gradients");
-        last = l.data();
-    }
-    last
+        loss::mean(&losses).expect("samples")
+    })
 }
 
 fn random(nodes: usize) -> f64 {
