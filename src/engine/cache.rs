@@ -109,34 +109,28 @@ pub fn clear_node_cache() -> usize {
 /// Frees the kept allocations beyond `nodes` (and beyond the matching
 /// share of `Extra` boxes), the first kept first. Returns how many nodes.
 fn trim_spares(nodes: usize) -> usize {
-    let freed = SPARE
-        .try_with(|spare| {
-            // Taken out of the cell first: nothing is dropped under a borrow.
-            let dropped: Vec<_> = match spare.try_borrow_mut() {
-                Ok(mut spare) => {
-                    let excess = spare.len().saturating_sub(nodes);
-                    let dropped = spare.drain(..excess).collect();
-                    spare.shrink_to(nodes);
-                    dropped
-                }
-                Err(_) => Vec::new(),
-            };
-            dropped.len()
-        })
-        .unwrap_or(0);
-    let _ = SPARE_EXTRA.try_with(|spare| {
-        let _dropped: Vec<_> = match spare.try_borrow_mut() {
+    let freed = excess(&SPARE, nodes).len();
+    drop(excess(&SPARE_EXTRA, nodes / EXTRA_SHARE));
+    freed
+}
+
+/// Takes all but the last `keep` items (the first kept) out of `spare`,
+/// for the caller to drop outside the cache's borrow, and shrinks it.
+fn excess<T: 'static>(
+    spare: &'static std::thread::LocalKey<RefCell<Vec<T>>>,
+    keep: usize,
+) -> Vec<T> {
+    spare
+        .try_with(|spare| match spare.try_borrow_mut() {
             Ok(mut spare) => {
-                let keep = nodes / EXTRA_SHARE;
                 let excess = spare.len().saturating_sub(keep);
-                let dropped = spare.drain(..excess).collect();
+                let taken = spare.drain(..excess).collect();
                 spare.shrink_to(keep);
-                dropped
+                taken
             }
             Err(_) => Vec::new(),
-        };
-    });
-    freed
+        })
+        .unwrap_or_default()
 }
 
 /// Asks the allocator to give freed memory back to the system.
