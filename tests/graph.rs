@@ -91,20 +91,26 @@ fn parse_svg(svg: &str) -> roxmltree::Document<'_> {
     roxmltree::Document::parse_with_options(svg, options).expect("well-formed SVG")
 }
 
-/// Node ids of the `<g class="node">` groups of an SVG, which must parse.
+/// Whether an element has `class` among its classes.
+fn has_class(node: &roxmltree::Node<'_, '_>, class: &str) -> bool {
+    node.attribute("class")
+        .is_some_and(|c| c.split_whitespace().any(|c| c == class))
+}
+
+/// Node ids of the `<g class="node …">` groups of an SVG, which must parse.
 fn svg_node_groups(svg: &str) -> Vec<String> {
     let document = parse_svg(svg);
     assert_eq!(document.root_element().tag_name().name(), "svg");
     document
         .descendants()
-        .filter(|n| n.tag_name().name() == "g" && n.attribute("class") == Some("node"))
+        .filter(|n| n.tag_name().name() == "g" && has_class(n, "node"))
         .map(|n| n.attribute("id").unwrap_or_default().to_string())
         .collect()
 }
 
-/// Nodes drawn for the apple graph: 5 values + 2 operations + 4 legend
-/// boxes in the nodes style; 5 values + the output label in the lecture's.
-const APPLE_NODES: [(Style, usize); 2] = [(Style::Nodes, 11), (Style::Lecture, 6)];
+/// Nodes drawn for the apple graph: 5 values + 2 operations in the nodes
+/// style; 5 values + the output label in the lecture's.
+const APPLE_NODES: [(Style, usize); 2] = [(Style::Nodes, 7), (Style::Lecture, 6)];
 
 #[test]
 fn pure_rust_renderer_gives_well_formed_svg() {
@@ -113,10 +119,30 @@ fn pure_rust_renderer_gives_well_formed_svg() {
         let options = DotOptions::new().style(style).renderer(Renderer::PureRust);
         let svg = graph.to_svg(&options).unwrap();
         assert_eq!(svg_node_groups(&svg).len(), nodes, "{style:?}");
-        if style == Style::Lecture {
-            // Gradients in red, pointing back along the edge.
-            assert!(svg.contains("<tspan fill=\"red\">\u{2190}2.2</tspan>"));
-        }
+        // Gradients are marked as such (and red): the slides' 2.2 for the
+        // apple, on its edge or in its record.
+        let document = parse_svg(&svg);
+        let grads: Vec<&str> = document
+            .descendants()
+            .filter(|n| n.tag_name().name() == "text" && has_class(n, "grad"))
+            .flat_map(|n| n.descendants().filter_map(|t| t.text()))
+            .collect();
+        let expected = match style {
+            Style::Lecture => "2.2",
+            Style::Nodes => "grad 2.2000",
+        };
+        assert!(grads.contains(&expected), "{style:?}: {grads:?}");
+        // Every node and edge carries its stable id.
+        assert!(
+            document
+                .descendants()
+                .any(|n| n.attribute("id") == Some("v0"))
+        );
+        assert!(
+            document
+                .descendants()
+                .any(|n| n.tag_name().name() == "g" && has_class(&n, "edge"))
+        );
     }
 }
 
@@ -166,7 +192,7 @@ fn missing_graphviz_is_a_clear_error_and_auto_falls_back() {
     let message = error.to_string();
     assert!(message.contains("`dot`") && message.contains("apt-get install graphviz"));
     let svg = graph.to_svg(&DotOptions::new()).unwrap(); // Auto: pure Rust
-    assert_eq!(svg_node_groups(&svg).len(), 11);
+    assert_eq!(svg_node_groups(&svg).len(), 7);
 }
 
 const HOSTILE: [&str; 12] = [
@@ -184,13 +210,22 @@ const HOSTILE: [&str; 12] = [
     "스칼라 값 ∂L/∂w",
 ];
 
+/// Node and edge statements, in clusters too.
 fn statement_counts(graph: &DotGraph) -> (usize, usize) {
-    let stmts = match graph {
-        DotGraph::Graph { stmts, .. } | DotGraph::DiGraph { stmts, .. } => stmts,
-    };
-    let nodes = stmts.iter().filter(|s| matches!(s, Stmt::Node(_))).count();
-    let edges = stmts.iter().filter(|s| matches!(s, Stmt::Edge(_))).count();
-    (nodes, edges)
+    fn count(stmts: &[Stmt]) -> (usize, usize) {
+        stmts.iter().fold((0, 0), |(n, e), s| match s {
+            Stmt::Node(_) => (n + 1, e),
+            Stmt::Edge(_) => (n, e + 1),
+            Stmt::Subgraph(sub) => {
+                let (sn, se) = count(&sub.stmts);
+                (n + sn, e + se)
+            }
+            _ => (n, e),
+        })
+    }
+    match graph {
+        DotGraph::Graph { stmts, .. } | DotGraph::DiGraph { stmts, .. } => count(stmts),
+    }
 }
 
 #[test]
@@ -208,8 +243,8 @@ fn hostile_labels_cannot_break_or_inject() {
         let dot = graph.to_dot(&options).unwrap();
         let parsed = graphviz_rust::parse(&dot)
             .unwrap_or_else(|e| panic!("{style:?} DOT does not parse: {e}\n{dot}"));
-        // 25 values; the nodes style adds 12 operation nodes (legend nodes
-        // sit in a subgraph), the lecture style the output label.
+        // 25 values; the nodes style adds 12 operation nodes, the lecture
+        // style the output label.
         let (nodes, edges) = statement_counts(&parsed);
         let expected = match style {
             Style::Nodes => (25 + 12, 12 + 24),
@@ -255,17 +290,17 @@ fn drawing_has_a_node_limit_with_a_clear_error() {
     assert!(graph.to_dot(&DotOptions::new().node_limit(1201)).is_ok());
 
     // Expanded fused nodes count: a dot of 300 leaves with themselves is 301
-    // nodes, and 899 expanded (300 muls and 299 adds).
+    // nodes, and 601 expanded (300 products and one Σ).
     let ws: Vec<Value> = (0..300).map(|i| Value::new(i as f64)).collect();
     let d = Value::dot(&ws, &ws).unwrap();
-    let options = DotOptions::new().node_limit(700);
+    let options = DotOptions::new().node_limit(600);
     assert!(d.graph().to_dot(&options).is_ok());
     let error = d.graph().to_dot(&options.expand_fused(true)).unwrap_err();
     assert_eq!(
         error,
         GraphError::TooManyNodes {
-            nodes: 899,
-            limit: 700
+            nodes: 601,
+            limit: 600
         }
     );
 }
@@ -338,8 +373,8 @@ fn petgraph_view_answers_depth_and_fan_in() {
 #[test]
 fn expanding_fused_nodes_gives_the_gates_they_stand_for() {
     use chainrule::Op;
-    // A neuron w·x + b as one dot node, expanded into muls and adds whose
-    // values and gradients are the binary gates' (closed forms).
+    // A neuron w·x as one dot node, expanded into products feeding one Σ,
+    // whose values and gradients are the gates' (closed forms).
     let w = [Value::new(2.0), Value::new(-3.0), Value::new(0.5)];
     let x = [Value::new(-1.0), Value::new(-2.0), Value::new(4.0)];
     let n = Value::dot(&w, &x).unwrap().with_label("n");
@@ -348,8 +383,11 @@ fn expanding_fused_nodes_gives_the_gates_they_stand_for() {
     let graph = s.graph().expand_fused();
     let ops: Vec<Op> = graph.nodes().iter().map(|n| n.op).collect();
     assert_eq!(ops.iter().filter(|&&o| o == Op::Mul).count(), 3);
-    assert_eq!(ops.iter().filter(|&&o| o == Op::Add).count(), 2 + 2);
-    assert!(!ops.contains(&Op::Dot) && !ops.contains(&Op::Sum));
+    // The dot's Σ, and the sum (already one node over its terms).
+    assert_eq!(ops.iter().filter(|&&o| o == Op::Sum).count(), 2);
+    assert!(!ops.contains(&Op::Dot) && !ops.contains(&Op::Add));
+    let sigma = graph.nodes().iter().find(|n| n.op == Op::Sum).unwrap();
+    assert_eq!(sigma.operands.len(), 3, "fan-in: one Σ over the products");
     let products: Vec<f64> = graph
         .nodes()
         .iter()
@@ -364,7 +402,7 @@ fn expanding_fused_nodes_gives_the_gates_they_stand_for() {
         .unwrap();
     assert_eq!(
         (labelled.op, labelled.data, labelled.grad),
-        (Op::Add, 6.0, 1.0)
+        (Op::Sum, 6.0, 1.0)
     );
     assert!(
         graph

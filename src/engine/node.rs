@@ -44,7 +44,8 @@ pub(crate) const SEQ_MODULUS: u64 = 1 << 47;
 /// The rarely needed parts of a node.
 #[derive(Default)]
 pub(crate) struct Extra {
-    pub(crate) label: Option<Box<str>>,
+    /// Shared, so that `nn` labels every sample's nodes without copying.
+    pub(crate) label: Option<Rc<str>>,
     /// The operands of an n-ary gate (`Sum`, `Dot`, `DotConst`).
     pub(crate) nary: Option<Nary>,
     /// Whether any operand is a gate that wants a gradient. Known when the

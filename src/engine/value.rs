@@ -247,8 +247,14 @@ impl Value {
     /// ```
     pub fn with_label(self, label: impl Into<String>) -> Value {
         let label: String = label.into();
-        self.0.borrow_mut().extra_mut().label = Some(label.into_boxed_str());
+        self.0.borrow_mut().extra_mut().label = Some(label.into());
         self
+    }
+
+    /// Gives the node a label shared with other nodes (a neuron labels
+    /// every sample's node with one string, without copying it).
+    pub(crate) fn set_shared_label(&self, label: &Rc<str>) {
+        self.0.borrow_mut().extra_mut().label = Some(Rc::clone(label));
     }
 
     /// The label given by [`with_label`](Value::with_label), if any.

@@ -7,8 +7,8 @@ use graphviz_rust::dot_structures::{
 use graphviz_rust::printer::{DotPrinter, PrinterContext};
 
 use super::GraphError;
-use super::view::{Graph, GraphNode};
-use crate::Op;
+use super::drawing::{Arrow, Drawing, GateKind, Shape, ShapeKind, xml_forbids};
+use super::view::Graph;
 
 /// How a graph is drawn.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -76,7 +76,7 @@ impl NumberFormat {
     }
 }
 
-/// Which program turns DOT into SVG.
+/// Which program turns a graph into SVG.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum Renderer {
     /// Graphviz's `dot` when it is on `PATH`, otherwise the pure-Rust one.
@@ -84,13 +84,15 @@ pub enum Renderer {
     Auto,
     /// Graphviz's `dot` program (Debian package `graphviz`).
     Graphviz,
-    /// `layout-rs`, in pure Rust: works with nothing installed, with a
-    /// plainer layout.
+    /// chainrule's own layered layout and SVG, in pure Rust: works with
+    /// nothing installed, and its time grows polynomially with the graph
+    /// (a few milliseconds for hundreds of nodes).
     PureRust,
 }
 
 /// Options for drawing a graph: style, direction, number format,
-/// gradients, fused nodes, a node limit and the SVG renderer.
+/// gradients, fused nodes, constants, groups, a focus, limits and the SVG
+/// renderer.
 ///
 /// ```
 /// use chainrule::Value;
@@ -102,7 +104,8 @@ pub enum Renderer {
 /// let options = DotOptions::new().style(Style::Lecture).rankdir(RankDir::TopBottom);
 /// let dot = y.graph().to_dot(&options).unwrap();
 /// assert!(dot.contains("rankdir=TB"));
-/// assert!(dot.contains(r#"<font color="red">3</font>"#)); // each edge: 1 × 3
+/// // x is both operands: one edge, marked ×2, carrying 1 × 3 + 1 × 3 back.
+/// assert!(dot.contains(r#"3 ×2<br/><font color="red">6</font>"#));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct DotOptions {
@@ -111,13 +114,23 @@ pub struct DotOptions {
     number_format: Option<NumberFormat>,
     show_grad: bool,
     expand_fused: bool,
+    hide_constants: bool,
+    groups: bool,
+    collapse: Vec<String>,
+    focus: Option<usize>,
+    legend: bool,
     node_limit: usize,
+    edge_limit: usize,
     renderer: Renderer,
 }
 
 /// The default [`DotOptions::node_limit`]: a picture with more nodes than
 /// this is no longer readable.
 pub const DEFAULT_NODE_LIMIT: usize = 500;
+
+/// The default [`DotOptions::edge_limit`]: edges drawn, after repeated
+/// operands are merged into one.
+pub const DEFAULT_EDGE_LIMIT: usize = 1_500;
 
 impl Default for DotOptions {
     fn default() -> Self {
@@ -127,7 +140,13 @@ impl Default for DotOptions {
             number_format: None,
             show_grad: true,
             expand_fused: false,
+            hide_constants: false,
+            groups: true,
+            collapse: Vec::new(),
+            focus: None,
+            legend: true,
             node_limit: DEFAULT_NODE_LIMIT,
+            edge_limit: DEFAULT_EDGE_LIMIT,
             renderer: Renderer::Auto,
         }
     }
@@ -135,8 +154,9 @@ impl Default for DotOptions {
 
 impl DotOptions {
     /// The default: [`Style::Nodes`], left to right, gradients shown,
-    /// fused nodes kept, at most [`DEFAULT_NODE_LIMIT`] nodes,
-    /// [`Renderer::Auto`].
+    /// fused nodes kept, constants shown, groups drawn as clusters, a
+    /// legend, at most [`DEFAULT_NODE_LIMIT`] nodes and
+    /// [`DEFAULT_EDGE_LIMIT`] edges, [`Renderer::Auto`].
     pub fn new() -> Self {
         Self::default()
     }
@@ -171,21 +191,80 @@ impl DotOptions {
         self
     }
 
-    /// Whether to draw fused `Sum` and `Dot` nodes as the binary gates they
-    /// stand for (see [`Graph::expand_fused`]).
+    /// Whether to draw fused `Dot` nodes as the products and the Σ they
+    /// stand for (see [`Graph::expand_fused`](super::Graph::expand_fused)).
     pub fn expand_fused(mut self, expand: bool) -> Self {
         self.expand_fused = expand;
         self
     }
 
-    /// The most graph nodes a picture may have; drawing a larger graph is
-    /// [`GraphError::TooManyNodes`].
+    /// Whether to leave out constants ([`Value::constant`](crate::Value::constant),
+    /// and the constant inputs of an expanded `dot_const`), and their edges.
+    pub fn hide_constants(mut self, hide: bool) -> Self {
+        self.hide_constants = hide;
+        self
+    }
+
+    /// Whether to draw groups (see [`GraphNode::group`](super::GraphNode::group))
+    /// as outlined clusters titled by their scope (on by default).
+    pub fn groups(mut self, draw: bool) -> Self {
+        self.groups = draw;
+        self
+    }
+
+    /// Draws the group `scope` (and the groups inside it) as one box
+    /// showing its outputs' values and gradients; call once per group.
+    ///
+    /// ```
+    /// use chainrule::Value;
+    /// use chainrule::graph::DotOptions;
+    /// let w = Value::new(2.0).with_label("neuron/w");
+    /// let x = Value::new(3.0).with_label("x");
+    /// let z = (&w * &x).relu().with_label("neuron/out");
+    /// z.backward();
+    /// let options = DotOptions::new().collapse("neuron");
+    /// let dot = z.graph().to_dot(&options).unwrap();
+    /// assert!(dot.contains("neuron (3 nodes)|data 6.0000|grad 1.0000"));
+    /// ```
+    pub fn collapse(mut self, scope: impl Into<String>) -> Self {
+        self.collapse.push(scope.into());
+        self
+    }
+
+    /// Draws only the nodes on paths from node `id` (an index into
+    /// [`Graph::nodes`](super::Graph::nodes); see
+    /// [`Graph::find`](super::Graph::find)) to the output, with one note
+    /// counting the rest ("+ 312 nodes") feeding the nodes they fed. With
+    /// [`expand_fused`](Self::expand_fused), `id` is still the unexpanded
+    /// graph's.
+    pub fn focus(mut self, id: usize) -> Self {
+        self.focus = Some(id);
+        self
+    }
+
+    /// Whether to draw the legend of gate colours (nodes style; on by
+    /// default): one small row under the picture.
+    pub fn legend(mut self, draw: bool) -> Self {
+        self.legend = draw;
+        self
+    }
+
+    /// The most nodes a picture may draw (after constants are hidden,
+    /// groups collapsed and a focus applied); more is
+    /// [`GraphError::TooManyNodes`](super::GraphError::TooManyNodes).
     pub fn node_limit(mut self, limit: usize) -> Self {
         self.node_limit = limit;
         self
     }
 
-    /// Which renderer [`Graph::to_svg`] uses.
+    /// The most edges a picture may draw, counting a repeated operand once;
+    /// more is [`GraphError::TooManyEdges`](super::GraphError::TooManyEdges).
+    pub fn edge_limit(mut self, limit: usize) -> Self {
+        self.edge_limit = limit;
+        self
+    }
+
+    /// Which renderer [`Graph::to_svg`](super::Graph::to_svg) uses.
     pub fn renderer(mut self, renderer: Renderer) -> Self {
         self.renderer = renderer;
         self
@@ -195,100 +274,69 @@ impl DotOptions {
         self.renderer
     }
 
-    fn numbers(&self) -> NumberFormat {
+    pub(crate) fn numbers(&self) -> NumberFormat {
         self.number_format.unwrap_or(match self.style {
             Style::Nodes => NumberFormat::Fixed(4),
             Style::Lecture => NumberFormat::Short(4),
         })
     }
-}
 
-/// The kinds of gate, each with its colour in the nodes style.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum GateKind {
-    Add,
-    Mul,
-    Max,
-    Unary,
-}
-
-impl GateKind {
-    pub(crate) const ALL: [GateKind; 4] =
-        [GateKind::Add, GateKind::Mul, GateKind::Max, GateKind::Unary];
-
-    fn of(op: Op) -> Option<GateKind> {
-        match op {
-            Op::Leaf => None,
-            Op::Add | Op::Sum => Some(GateKind::Add),
-            Op::Mul | Op::Dot | Op::DotConst => Some(GateKind::Mul),
-            Op::Max => Some(GateKind::Max),
-            Op::Exp | Op::Log | Op::Pow => Some(GateKind::Unary),
-        }
+    pub(crate) fn style_value(&self) -> Style {
+        self.style
     }
 
-    pub(crate) fn colour(self) -> &'static str {
-        match self {
-            GateKind::Add => "#cfe2ff",
-            GateKind::Mul => "#ffd8a8",
-            GateKind::Max => "#c3f0c8",
-            GateKind::Unary => "#e9dcf5",
-        }
+    pub(crate) fn rankdir_value(&self) -> RankDir {
+        self.rankdir
     }
 
-    pub(crate) fn legend(self) -> &'static str {
-        match self {
-            GateKind::Add => "add: passes the gradient through",
-            GateKind::Mul => "mul: swaps the inputs",
-            GateKind::Max => "max: routes to the larger",
-            GateKind::Unary => "exp, log, pow",
-        }
+    pub(crate) fn shows_grad(&self) -> bool {
+        self.show_grad
+    }
+
+    pub(crate) fn expands_fused(&self) -> bool {
+        self.expand_fused
+    }
+
+    pub(crate) fn hides_constants(&self) -> bool {
+        self.hide_constants
+    }
+
+    pub(crate) fn groups_drawn(&self) -> bool {
+        self.groups
+    }
+
+    pub(crate) fn collapsed(&self) -> &[String] {
+        &self.collapse
+    }
+
+    pub(crate) fn focus_id(&self) -> Option<usize> {
+        self.focus
+    }
+
+    pub(crate) fn legend_drawn(&self) -> bool {
+        self.legend
+    }
+
+    pub(crate) fn node_limit_value(&self) -> usize {
+        self.node_limit
+    }
+
+    pub(crate) fn edge_limit_value(&self) -> usize {
+        self.edge_limit
     }
 }
 
-/// A picture, independent of the program that lays it out: what both the
-/// DOT writer and the pure-Rust renderer draw.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Drawing {
-    pub(crate) rankdir: RankDir,
-    pub(crate) nodes: Vec<Shape>,
-    pub(crate) edges: Vec<Arrow>,
-    /// Whether to add the legend of gate colours.
-    pub(crate) legend: bool,
-}
-
-/// A node of a [`Drawing`]. All text is plain (not escaped).
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Shape {
-    pub(crate) name: String,
-    pub(crate) kind: ShapeKind,
-    pub(crate) fill: Option<&'static str>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum ShapeKind {
-    /// A box of fields side by side (top to bottom when drawn top to bottom).
-    Record(Vec<String>),
-    /// A small rounded node naming an operation.
-    Gate(String),
-    /// A circle naming an operation (the lecture style).
-    Circle(String),
-    /// Text with no outline.
-    Text(String),
-}
-
-/// An edge of a [`Drawing`], with the value that flows forward along it and
-/// the gradient that flows back, if shown.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Arrow {
-    pub(crate) from: usize,
-    pub(crate) to: usize,
-    pub(crate) value: Option<String>,
-    pub(crate) grad: Option<String>,
-}
+/// The font families of every picture's text, in order of preference: ones
+/// that cover Hangul on Linux, Windows and macOS (the lecture's terms are
+/// Korean), then any sans-serif.
+pub const FONT_FAMILIES: &str = "Noto Sans CJK KR, Noto Sans KR, Malgun Gothic, Apple SD Gothic Neo, Helvetica, Arial, sans-serif";
 
 impl Graph {
     /// The graph in Graphviz's DOT language, through `graphviz-rust`.
-    /// Labels are escaped, so no label can break the DOT or add to it.
+    /// Labels are escaped (`&` too, so Graphviz never decodes a character
+    /// reference a label holds), so no label can break the DOT or add to
+    /// it; every node and edge has the `id`, `class` and `tooltip` the
+    /// pure-Rust renderer gives it.
     ///
     /// ```
     /// use chainrule::Value;
@@ -304,162 +352,12 @@ impl Graph {
     ///
     /// # Errors
     ///
-    /// [`GraphError::TooManyNodes`] above the options' node limit.
+    /// [`GraphError::TooManyNodes`] and [`GraphError::TooManyEdges`] above
+    /// the options' limits; [`GraphError::NoSuchNode`] for a focus outside
+    /// the graph.
     pub fn to_dot(&self, options: &DotOptions) -> Result<String, GraphError> {
         let drawing = self.drawing(options)?;
         Ok(dot_graph(&drawing).print(&mut PrinterContext::default()))
-    }
-
-    /// The picture of this graph in the given options, before layout.
-    pub(crate) fn drawing(&self, options: &DotOptions) -> Result<Drawing, GraphError> {
-        let expanded;
-        let graph = if options.expand_fused {
-            expanded = self.expand_fused();
-            &expanded
-        } else {
-            self
-        };
-        if graph.len() > options.node_limit {
-            return Err(GraphError::TooManyNodes {
-                nodes: graph.len(),
-                limit: options.node_limit,
-            });
-        }
-        Ok(match options.style {
-            Style::Nodes => nodes_style(graph, options),
-            Style::Lecture => lecture_style(graph, options),
-        })
-    }
-}
-
-/// A label as drawing text: line breaks kept, `\r` dropped, every other
-/// control character a space (no renderer can show them, and XML forbids
-/// most).
-fn clean(label: &str) -> String {
-    label
-        .chars()
-        .filter(|&c| c != '\r')
-        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
-        .collect()
-}
-
-/// micrograd's `draw_dot`: value records fed by small operation nodes
-/// (none for leaves).
-fn nodes_style(graph: &Graph, options: &DotOptions) -> Drawing {
-    let numbers = options.numbers();
-    let mut nodes = Vec::with_capacity(2 * graph.len());
-    let mut edges = Vec::new();
-    // The shape of each graph node's value; operands come first, so an
-    // operand's shape is known by the time its consumer is drawn.
-    let mut value_shape = Vec::with_capacity(graph.len());
-    for node in graph.nodes() {
-        let mut fields = vec![
-            node.label.as_deref().map(clean).unwrap_or_default(),
-            format!("data {}", numbers.format(node.data)),
-        ];
-        if options.show_grad && !node.constant {
-            fields.push(format!("grad {}", numbers.format(node.grad)));
-        }
-        value_shape.push(nodes.len());
-        nodes.push(Shape {
-            name: format!("v{}", node.id),
-            kind: ShapeKind::Record(fields),
-            fill: node.constant.then_some("#f2f2f2"),
-        });
-        if let Some(gate) = GateKind::of(node.op) {
-            let op_shape = nodes.len();
-            nodes.push(Shape {
-                name: format!("op{}", node.id),
-                kind: ShapeKind::Gate(gate_symbol(node).into()),
-                fill: Some(gate.colour()),
-            });
-            edges.push(arrow(op_shape, value_shape[node.id]));
-            edges.extend(
-                node.operands
-                    .iter()
-                    .map(|&o| arrow(value_shape[o], op_shape)),
-            );
-        }
-    }
-    Drawing {
-        rankdir: options.rankdir,
-        nodes,
-        edges,
-        legend: true,
-    }
-}
-
-/// A gate's symbol; a max node with one operand is `relu` (its 0 is held
-/// in the node, see [`Value::relu`](crate::Value::relu)).
-fn gate_symbol(node: &GraphNode) -> &'static str {
-    match node.op {
-        Op::Max if node.operands.len() == 1 => "relu",
-        op => op.symbol(),
-    }
-}
-
-/// The lecture's figures: inputs as text, gates as circles, and edges that
-/// carry the forward value and (in red) the gradient along that edge.
-fn lecture_style(graph: &Graph, options: &DotOptions) -> Drawing {
-    let numbers = options.numbers();
-    let mut nodes: Vec<Shape> = graph
-        .nodes()
-        .iter()
-        .map(|node| Shape {
-            name: format!("v{}", node.id),
-            kind: match node.op {
-                Op::Leaf => ShapeKind::Text(
-                    node.label
-                        .as_deref()
-                        .map(clean)
-                        .unwrap_or_else(|| numbers.format(node.data)),
-                ),
-                _ => ShapeKind::Circle(gate_symbol(node).into()),
-            },
-            fill: None,
-        })
-        .collect();
-    let grad = |g: f64| options.show_grad.then(|| numbers.format(g));
-    let mut edges = Vec::new();
-    for node in graph.nodes() {
-        for (position, &operand) in node.operands.iter().enumerate() {
-            let from = &graph.nodes()[operand];
-            edges.push(Arrow {
-                from: operand,
-                to: node.id,
-                value: Some(numbers.format(from.data)),
-                // Nothing flows into a node that takes no gradient.
-                grad: graph.edge_grad(node.id, position).and_then(grad),
-            });
-        }
-    }
-    if let Some(output) = graph.output() {
-        nodes.push(Shape {
-            name: "out".into(),
-            kind: ShapeKind::Text(output.label.as_deref().map(clean).unwrap_or_default()),
-            fill: None,
-        });
-        edges.push(Arrow {
-            from: output.id,
-            to: nodes.len() - 1,
-            value: Some(numbers.format(output.data)),
-            grad: grad(output.grad),
-        });
-    }
-    Drawing {
-        rankdir: options.rankdir,
-        nodes,
-        edges,
-        legend: false,
-    }
-}
-
-fn arrow(from: usize, to: usize) -> Arrow {
-    Arrow {
-        from,
-        to,
-        value: None,
-        grad: None,
     }
 }
 
@@ -469,21 +367,25 @@ pub(crate) fn quote(text: &str, record: bool) -> String {
 }
 
 /// Escapes `text` for the inside of a DOT string: backslashes and quotes
-/// escaped, line breaks as `\n`, other control characters as spaces; in a
-/// record label also the characters that structure records (`{ } | < >`),
-/// so a label is always one field of text.
+/// escaped, `&` as `&amp;` (Graphviz decodes character references in
+/// labels), line breaks as `\n`, characters XML forbids as U+FFFD, other
+/// control characters as spaces; in a record label also the characters
+/// that structure records (`{ } | < >`), so a label is always one field of
+/// text.
 pub(crate) fn escape(text: &str, record: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
+            '&' => out.push_str("&amp;"),
             '\n' => out.push_str("\\n"),
             '\r' => {}
             '{' | '}' | '|' | '<' | '>' if record => {
                 out.push('\\');
                 out.push(c);
             }
+            c if xml_forbids(c) => out.push('\u{fffd}'),
             c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
@@ -503,65 +405,82 @@ fn node_id(name: &str) -> NodeId {
     NodeId(Id::Plain(name.into()), None)
 }
 
+fn quoted(text: &str) -> Id {
+    Id::Escaped(quote(text, false))
+}
+
 /// Builds the DOT graph of a drawing with `graphviz-rust`'s structures.
 fn dot_graph(drawing: &Drawing) -> DotGraph {
     let rankdir = match drawing.rankdir {
         RankDir::LeftRight => "LR",
         RankDir::TopBottom => "TB",
     };
+    let mut graph_attributes = vec![
+        attr("rankdir", plain(rankdir)),
+        attr("bgcolor", quoted("white")),
+        attr("fontname", quoted(FONT_FAMILIES)),
+        attr("fontsize", plain("10")),
+    ];
+    if let Some(legend) = legend(&drawing.legend) {
+        graph_attributes.extend([
+            attr("label", legend),
+            attr("labelloc", plain("b")),
+            attr("labeljust", plain("l")),
+        ]);
+    }
     let mut stmts = vec![
-        Stmt::GAttribute(GraphAttributes::Graph(vec![
-            attr("rankdir", plain(rankdir)),
-            attr("bgcolor", quoted("white")),
-        ])),
+        Stmt::GAttribute(GraphAttributes::Graph(graph_attributes)),
         Stmt::GAttribute(GraphAttributes::Node(vec![
-            attr("fontname", quoted("Helvetica")),
+            attr("fontname", quoted(FONT_FAMILIES)),
             attr("fontsize", plain("11")),
         ])),
         Stmt::GAttribute(GraphAttributes::Edge(vec![
-            attr("fontname", quoted("Helvetica")),
+            attr("fontname", quoted(FONT_FAMILIES)),
             attr("fontsize", plain("10")),
         ])),
     ];
+    // Each cluster's statements, filled innermost first.
+    let mut inside: Vec<Vec<Stmt>> = vec![Vec::new(); drawing.clusters.len()];
     for shape in &drawing.nodes {
-        let mut attributes = match &shape.kind {
-            ShapeKind::Record(fields) => {
-                // `{a|b}` turns a record's fields across the layout direction,
-                // so they read side by side left to right, as micrograd's do.
-                let joined = fields
-                    .iter()
-                    .map(|f| escape(f, true))
-                    .collect::<Vec<_>>()
-                    .join("|");
-                vec![
-                    attr("shape", plain("record")),
-                    attr("label", Id::Escaped(format!("\"{{{joined}}}\""))),
-                ]
-            }
-            ShapeKind::Gate(symbol) => vec![
-                attr("shape", plain("box")),
-                attr("style", quoted("rounded,filled")),
-                attr("label", Id::Escaped(quote(symbol, false))),
-            ],
-            ShapeKind::Circle(symbol) => vec![
-                attr("shape", plain("circle")),
-                attr("label", Id::Escaped(quote(symbol, false))),
-            ],
-            ShapeKind::Text(text) => vec![
-                attr("shape", plain("plaintext")),
-                attr("label", Id::Escaped(quote(text, false))),
-            ],
-        };
-        if let Some(fill) = shape.fill {
-            if !matches!(shape.kind, ShapeKind::Gate(_)) {
-                attributes.push(attr("style", quoted("filled")));
-            }
-            attributes.push(attr("fillcolor", quoted(fill)));
+        let node = Stmt::Node(Node::new(
+            node_id(&shape.name),
+            node_attributes(shape, drawing.rankdir),
+        ));
+        match shape.cluster {
+            Some(c) if c < inside.len() => inside[c].push(node),
+            _ => stmts.push(node),
         }
-        stmts.push(Stmt::Node(Node::new(node_id(&shape.name), attributes)));
+    }
+    for c in (0..drawing.clusters.len()).rev() {
+        let cluster = &drawing.clusters[c];
+        let mut body = vec![Stmt::GAttribute(GraphAttributes::Graph(vec![
+            attr("label", quoted(&cluster.title)),
+            attr("id", quoted(&cluster.name)),
+            attr("class", quoted("cluster")),
+            attr("tooltip", quoted(&cluster.scope)),
+            attr("style", quoted("rounded,filled")),
+            attr("fillcolor", quoted(cluster_fill(drawing, c))),
+            attr("color", quoted("#9aa5b8")),
+            attr("labeljust", plain("l")),
+        ]))];
+        body.append(&mut inside[c]);
+        let subgraph = Stmt::Subgraph(Subgraph {
+            id: plain(&format!("cluster_{c}")),
+            stmts: body,
+        });
+        match cluster.parent {
+            Some(p) if p < c => inside[p].push(subgraph),
+            _ => stmts.push(subgraph),
+        }
     }
     for edge in &drawing.edges {
-        let mut attributes = vec![];
+        let mut attributes = vec![
+            attr("id", quoted(&edge.name)),
+            attr("class", quoted("edge")),
+        ];
+        if !edge.title.is_empty() {
+            attributes.push(attr("tooltip", quoted(&edge.title)));
+        }
         if let Some(label) = edge_label(edge) {
             attributes.push(attr("label", label));
         }
@@ -573,9 +492,6 @@ fn dot_graph(drawing: &Drawing) -> DotGraph {
             attributes,
         }));
     }
-    if drawing.legend {
-        stmts.push(Stmt::Subgraph(legend()));
-    }
     DotGraph::DiGraph {
         id: plain("chainrule"),
         strict: false,
@@ -583,21 +499,101 @@ fn dot_graph(drawing: &Drawing) -> DotGraph {
     }
 }
 
-fn quoted(text: &str) -> Id {
-    Id::Escaped(quote(text, false))
+/// A cluster's fill: lighter for outer clusters, a shade darker per level.
+pub(crate) fn cluster_fill(drawing: &Drawing, c: usize) -> &'static str {
+    let mut depth = 0;
+    let mut at = drawing.clusters[c].parent;
+    while let Some(p) = at {
+        depth += 1;
+        if depth > drawing.clusters.len() {
+            break;
+        }
+        at = drawing.clusters[p].parent;
+    }
+    ["#f6f8fc", "#eaeff7", "#dfe6f2"][depth.min(2)]
+}
+
+fn node_attributes(shape: &Shape, shape_rankdir: RankDir) -> Vec<Attribute> {
+    let mut attributes = match &shape.kind {
+        ShapeKind::Record(fields) => {
+            // `{a|b}` turns a record's fields across the layout direction,
+            // so they read side by side left to right, as micrograd's do.
+            let joined = fields
+                .iter()
+                .map(|f| escape(&f.text, true))
+                .collect::<Vec<_>>()
+                .join("|");
+            vec![
+                attr("shape", plain("record")),
+                attr("label", Id::Escaped(format!("\"{{{joined}}}\""))),
+            ]
+        }
+        ShapeKind::Stack(fields) => {
+            // Fields across the layout direction's flip: one above the
+            // other in both directions.
+            let joined = fields
+                .iter()
+                .map(|f| escape(&f.text, true))
+                .collect::<Vec<_>>()
+                .join("|");
+            let label = match shape_rankdir {
+                RankDir::LeftRight => format!("\"{joined}\""),
+                RankDir::TopBottom => format!("\"{{{joined}}}\""),
+            };
+            vec![
+                attr("shape", plain("record")),
+                attr("label", Id::Escaped(label)),
+            ]
+        }
+        ShapeKind::Gate(symbol) => vec![
+            attr("shape", plain("box")),
+            attr("style", quoted("rounded,filled")),
+            attr("label", quoted(symbol)),
+        ],
+        ShapeKind::Circle(symbol) => vec![
+            attr("shape", plain("circle")),
+            attr("label", quoted(symbol)),
+        ],
+        ShapeKind::Text(text) => vec![
+            attr("shape", plain("plaintext")),
+            attr("label", quoted(text)),
+        ],
+        ShapeKind::Note(text) => vec![
+            attr("shape", plain("box")),
+            attr("style", quoted("dashed")),
+            attr("label", quoted(text)),
+        ],
+    };
+    if let Some(fill) = shape.fill {
+        if !matches!(shape.kind, ShapeKind::Gate(_)) {
+            attributes.push(attr("style", quoted("filled")));
+        }
+        attributes.push(attr("fillcolor", quoted(fill)));
+    }
+    attributes.extend([
+        attr("id", quoted(&shape.name)),
+        attr("class", quoted(&shape.class)),
+        attr("tooltip", quoted(&shape.title)),
+    ]);
+    attributes
 }
 
 /// An edge's label: the value, and under it the gradient in red (an HTML
-/// label). Both are formatted numbers (digits, sign, point, `NaN`, `inf`):
-/// nothing to escape.
+/// label), with the multiplicity of a repeated operand. All are formatted
+/// numbers (digits, sign, point, `NaN`, `inf`) and `×`: nothing to escape.
 ///
 /// A value alone is a plain quoted label: `graphviz-rust` 0.9's parser reads
 /// an HTML label without tags, `<0>`, on to a later `>` and swallows the
 /// statements in between (Graphviz itself reads it right).
 fn edge_label(edge: &Arrow) -> Option<Id> {
-    match (&edge.value, &edge.grad) {
+    let value = match (&edge.value, edge.count_mark()) {
+        (Some(v), Some(m)) => Some(format!("{v} {m}")),
+        (Some(v), None) => Some(v.clone()),
+        (None, m) => m,
+    };
+    match (value, &edge.grad) {
         (None, None) => None,
-        (Some(value), None) => Some(quoted(value)),
+        (Some(value), None) => Some(quoted(&value)),
         (None, Some(grad)) => Some(Id::Html(format!(r#"<<font color="red">{grad}</font>>"#))),
         (Some(value), Some(grad)) => Some(Id::Html(format!(
             r#"<{value}<br/><font color="red">{grad}</font>>"#
@@ -605,25 +601,23 @@ fn edge_label(edge: &Arrow) -> Option<Id> {
     }
 }
 
-/// The legend of gate colours, as a cluster of four filled boxes.
-fn legend() -> Subgraph {
-    let mut stmts = vec![Stmt::GAttribute(GraphAttributes::Graph(vec![
-        attr("label", quoted("gates")),
-        attr("color", quoted("#bbbbbb")),
-    ]))];
-    for (i, kind) in GateKind::ALL.iter().enumerate() {
-        stmts.push(Stmt::Node(Node::new(
-            node_id(&format!("legend{i}")),
-            vec![
-                attr("shape", plain("box")),
-                attr("style", quoted("rounded,filled")),
-                attr("fillcolor", quoted(kind.colour())),
-                attr("label", quoted(kind.legend())),
-            ],
-        )));
+/// The legend of gate colours: one row of small coloured cells, as the
+/// graph's label under the picture.
+fn legend(kinds: &[GateKind]) -> Option<Id> {
+    if kinds.is_empty() {
+        return None;
     }
-    Subgraph {
-        id: plain("cluster_legend"),
-        stmts,
-    }
+    let cells: String = kinds
+        .iter()
+        .map(|k| {
+            format!(
+                r#"<td bgcolor="{}" border="1" cellpadding="2">{}</td>"#,
+                k.colour(),
+                k.legend()
+            )
+        })
+        .collect();
+    Some(Id::Html(format!(
+        r#"<<table border="0" cellspacing="4" cellpadding="0"><tr><td>gates:</td>{cells}</tr></table>>"#
+    )))
 }

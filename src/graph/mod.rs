@@ -28,12 +28,19 @@
 //! [`DEFAULT_NODE_LIMIT`]) because larger pictures are unreadable.
 
 mod dot;
+mod drawing;
+mod layout;
 mod notebook;
 mod picture;
+mod render;
 mod svg;
 mod view;
 
-pub use dot::{DEFAULT_NODE_LIMIT, DotOptions, NumberFormat, RankDir, Renderer, Style};
+pub use dot::{
+    DEFAULT_EDGE_LIMIT, DEFAULT_NODE_LIMIT, DotOptions, FONT_FAMILIES, NumberFormat, RankDir,
+    Renderer, Style,
+};
+pub use drawing::MAX_LABEL_CHARS;
 pub use picture::Svg;
 pub use svg::graphviz_installed;
 pub use view::{Graph, GraphNode};
@@ -45,14 +52,40 @@ use thiserror::Error;
 pub enum GraphError {
     /// The graph has more nodes than the drawing limit.
     #[error(
-        "the graph has {nodes} nodes, more than the drawing limit of {limit}; \
-         raise it with DotOptions::node_limit({nodes}), or draw a smaller part of the graph"
+        "the graph has {nodes} nodes to draw, more than the drawing limit of {limit}; \
+         raise it with DotOptions::node_limit({nodes}), or draw less of the graph \
+         (DotOptions::focus, DotOptions::collapse, DotOptions::hide_constants)"
     )]
     TooManyNodes {
         /// Nodes in the graph (after expanding fused nodes, if asked).
         nodes: usize,
         /// The limit in force.
         limit: usize,
+    },
+    /// The graph has more edges than the drawing limit (a repeated operand
+    /// counts once).
+    #[error(
+        "the graph has {edges} edges to draw, more than the drawing limit of {limit}; \
+         raise it with DotOptions::edge_limit({edges}), or draw less of the graph \
+         (DotOptions::focus, DotOptions::collapse, DotOptions::hide_constants)"
+    )]
+    TooManyEdges {
+        /// Edges to draw.
+        edges: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// A focus names a node the graph does not have.
+    #[error(
+        "node {id} is not in the graph, which has nodes 0 to {last}; \
+         find a node's id with Graph::find or Graph::nodes",
+        last = .nodes.saturating_sub(1)
+    )]
+    NoSuchNode {
+        /// The id asked for.
+        id: usize,
+        /// Nodes in the graph.
+        nodes: usize,
     },
     /// Graphviz's `dot` program was asked for but is not installed.
     #[error(

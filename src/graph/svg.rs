@@ -1,33 +1,23 @@
-//! SVG: Graphviz's `dot` when it is installed, `layout-rs` otherwise.
+//! SVG: Graphviz's `dot` when it is installed, chainrule's own layout
+//! ([`render`](super::render)) otherwise.
 
 use std::io::ErrorKind;
 use std::path::Path;
 
 use graphviz_rust::cmd::{CommandArg, Format};
-use layout::backends::svg::SVGWriter;
-use layout::core::base::Orientation;
-use layout::core::color::Color;
-use layout::core::style::StyleAttr;
-use layout::std_shapes::render::get_shape_size;
-use layout::std_shapes::shapes::{Arrow as LayoutArrow, Element, ShapeKind as LayoutShape};
-use layout::topo::layout::VisualGraph;
 
 use super::GraphError;
-use super::dot::{DotOptions, Drawing, GateKind, RankDir, Renderer, ShapeKind};
+use super::dot::{DotOptions, Renderer};
 use super::picture::Svg;
+use super::render::render;
 use super::view::Graph;
-
-/// Separates an edge's value from its gradient in the pure-Rust renderer's
-/// text, pointing the way the gradient flows (back along the edge), so the
-/// gradient can be coloured afterwards: characters no formatted number
-/// contains.
-const GRAD_MARKS: [char; 2] = ['\u{2190}', '\u{2191}']; // ← for left to right, ↑ for top to bottom
 
 impl Graph {
     /// The graph drawn as SVG, by the renderer the options choose
     /// ([`Renderer::Auto`] by default: Graphviz's `dot` when it is on
-    /// `PATH`, otherwise the pure-Rust `layout-rs`). The [`Svg`] reads as
-    /// a `&str` and shows inline in a notebook.
+    /// `PATH`, otherwise chainrule's own layered layout). The [`Svg`] reads
+    /// as a `&str`, shows inline in a notebook, and shrinks to fit the
+    /// width it is shown in.
     ///
     /// ```
     /// use chainrule::Value;
@@ -43,16 +33,18 @@ impl Graph {
     ///
     /// # Errors
     ///
-    /// [`GraphError::TooManyNodes`] above the node limit;
+    /// [`GraphError::TooManyNodes`] and [`GraphError::TooManyEdges`]
+    /// above the limits; [`GraphError::NoSuchNode`] for a focus outside
+    /// the graph;
     /// [`GraphError::GraphvizMissing`] when [`Renderer::Graphviz`] is asked
     /// for and `dot` is not installed; [`GraphError::GraphvizFailed`] when
     /// `dot` fails.
     pub fn to_svg(&self, options: &DotOptions) -> Result<Svg, GraphError> {
         let text = match options.renderer_choice() {
             Renderer::Graphviz => self.svg_by_graphviz(options)?,
-            Renderer::PureRust => svg_by_layout(&self.drawing(options)?),
+            Renderer::PureRust => render(&self.drawing(options)?),
             Renderer::Auto if graphviz_installed() => self.svg_by_graphviz(options)?,
-            Renderer::Auto => svg_by_layout(&self.drawing(options)?),
+            Renderer::Auto => render(&self.drawing(options)?),
         };
         Ok(Svg::from(text))
     }
@@ -60,7 +52,7 @@ impl Graph {
     fn svg_by_graphviz(&self, options: &DotOptions) -> Result<String, GraphError> {
         let dot = self.to_dot(options)?;
         match graphviz_rust::exec_dot(dot, vec![CommandArg::Format(Format::Svg)]) {
-            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Ok(bytes) => Ok(fit_width(&String::from_utf8_lossy(&bytes))),
             Err(error) if error.kind() == ErrorKind::NotFound => Err(GraphError::GraphvizMissing),
             Err(error) => Err(GraphError::GraphvizFailed(error.to_string())),
         }
@@ -90,124 +82,18 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
-const FONT_SIZE: usize = 14;
-
-/// Lays a drawing out and renders it with `layout-rs`, built through its
-/// API rather than its DOT parser, so no label is ever parsed.
-fn svg_by_layout(drawing: &Drawing) -> String {
-    let orientation = match drawing.rankdir {
-        RankDir::LeftRight => Orientation::LeftToRight,
-        RankDir::TopBottom => Orientation::TopToBottom,
-    };
-    let mut graph = VisualGraph::new(orientation);
-    let handles: Vec<_> = drawing
-        .nodes
-        .iter()
-        .map(|shape| {
-            let (kind, outline, rounded) = match &shape.kind {
-                // layout-rs draws record fields without the node's
-                // attributes, so a record is a box of fields joined by bars.
-                ShapeKind::Record(fields) => {
-                    let text = fields
-                        .iter()
-                        .filter(|f| !f.is_empty())
-                        .cloned()
-                        .collect::<Vec<_>>();
-                    (LayoutShape::Box(text.join(" \u{2502} ")), true, 0)
-                }
-                ShapeKind::Gate(symbol) => (LayoutShape::Box(symbol.clone()), true, 8),
-                ShapeKind::Circle(symbol) => (LayoutShape::Circle(symbol.clone()), true, 0),
-                ShapeKind::Text(text) => (LayoutShape::Box(text.clone()), false, 0),
-            };
-            element(kind, shape.fill, outline, rounded, orientation, &shape.name)
-        })
-        .map(|element| graph.add_node(element))
-        .collect();
-    let mark = match drawing.rankdir {
-        RankDir::LeftRight => GRAD_MARKS[0],
-        RankDir::TopBottom => GRAD_MARKS[1],
-    };
-    for edge in &drawing.edges {
-        let text = match (&edge.value, &edge.grad) {
-            (Some(value), Some(grad)) => format!("{value} {mark}{grad}"),
-            (Some(value), None) => value.clone(),
-            (None, Some(grad)) => format!("{mark}{grad}"),
-            (None, None) => String::new(),
-        };
-        graph.add_edge(
-            LayoutArrow::simple(&text),
-            handles[edge.from],
-            handles[edge.to],
-        );
-    }
-    if drawing.legend {
-        for (i, kind) in GateKind::ALL.iter().enumerate() {
-            let shape = LayoutShape::Box(kind.legend().into());
-            let legend = element(
-                shape,
-                Some(kind.colour()),
-                true,
-                8,
-                orientation,
-                &format!("legend{i}"),
-            );
-            graph.add_node(legend);
+/// Makes Graphviz's SVG shrink to the width it is shown in (a notebook
+/// cell), as the pure-Rust renderer's does.
+fn fit_width(svg: &str) -> String {
+    match svg.find("<svg ") {
+        Some(at) => {
+            let cut = at + "<svg ".len();
+            format!(
+                "{}class=\"chainrule-graph\" style=\"max-width:100%;height:auto\" {}",
+                &svg[..cut],
+                &svg[cut..]
+            )
         }
+        None => svg.to_owned(),
     }
-    let mut svg = SVGWriter::new();
-    graph.do_it(false, false, false, &mut svg);
-    colour_gradients(&svg.finalize())
-}
-
-fn element(
-    kind: LayoutShape,
-    fill: Option<&str>,
-    outline: bool,
-    rounded: usize,
-    orientation: Orientation,
-    name: &str,
-) -> Element {
-    // Fields side by side along the layout direction, as Graphviz draws
-    // micrograd's `{a|b|c}` records.
-    let size = get_shape_size(orientation, &kind, FONT_SIZE, false);
-    let look = StyleAttr::new(
-        if outline {
-            Color::fast("black")
-        } else {
-            Color::transparent()
-        },
-        1,
-        Some(
-            fill.and_then(Color::from_name)
-                .unwrap_or_else(|| Color::fast("white")),
-        ),
-        rounded,
-        FONT_SIZE,
-    );
-    // Names are ours (`v3`, `op3`, `out`, `legend0`): safe in an attribute.
-    Element::create_with_properties(
-        kind,
-        look,
-        orientation,
-        size,
-        format!("class=\"node\" id=\"{name}\""),
-    )
-}
-
-/// Colours the gradient part of each edge label red: layout-rs writes one
-/// text per edge, in one colour.
-fn colour_gradients(svg: &str) -> String {
-    let mut out = String::with_capacity(svg.len() + 64);
-    let mut rest = svg;
-    while let Some(at) = rest.find(GRAD_MARKS) {
-        out.push_str(&rest[..at]);
-        let after = &rest[at..];
-        let end = after.find('<').unwrap_or(after.len());
-        out.push_str("<tspan fill=\"red\">");
-        out.push_str(&after[..end]);
-        out.push_str("</tspan>");
-        rest = &after[end..];
-    }
-    out.push_str(rest);
-    out
 }

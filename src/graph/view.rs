@@ -33,9 +33,51 @@ pub struct GraphNode {
     pub requires_grad: bool,
     /// The constant inputs of a `DotConst` node (empty for other nodes).
     pub constants: Vec<f64>,
-    /// Whether this node stands for part of a fused `Sum` or `Dot` node,
-    /// made by [`Graph::expand_fused`]; it is no node of the engine.
+    /// Whether this node stands for part of a fused `Dot` node, made by
+    /// [`Graph::expand_fused`]; it is no node of the engine.
     pub expanded: bool,
+    /// The group the node is drawn in (a cluster in pictures): the scope of
+    /// its label, everything before the last `/` (`layer1/neuron3` for
+    /// `layer1/neuron3/w2`). A node without one takes its operand's group
+    /// when it is a gate on one grouped node that nothing else uses (the
+    /// activation of a neuron's `z`); parts made by
+    /// [`Graph::expand_fused`] take the fused node's group.
+    pub group: Option<String>,
+}
+
+/// The scope of a label: everything before its last `/`, if not empty.
+pub(crate) fn scope_of(label: &str) -> Option<&str> {
+    label
+        .rsplit_once('/')
+        .map(|(scope, _)| scope)
+        .filter(|scope| !scope.is_empty())
+}
+
+/// Fills in the groups of nodes without a scoped label (see
+/// [`GraphNode::group`]).
+fn infer_groups(nodes: &mut [GraphNode]) {
+    let mut uses = vec![0usize; nodes.len()];
+    for node in nodes.iter() {
+        for &o in &node.operands {
+            uses[o] += 1;
+        }
+    }
+    for id in 0..nodes.len() {
+        if nodes[id].group.is_some() || nodes[id].op == Op::Leaf {
+            continue;
+        }
+        let mut gates = nodes[id]
+            .operands
+            .iter()
+            .copied()
+            .filter(|&o| !nodes[o].constant);
+        if let (Some(only), None) = (gates.next(), gates.next())
+            && uses[only] == 1
+            && nodes[only].op != Op::Leaf
+        {
+            nodes[id].group = nodes[only].group.clone();
+        }
+    }
 }
 
 /// A read-only snapshot of every node a [`Value`] depends on, itself
@@ -99,8 +141,14 @@ impl Graph {
                 requires_grad: value.requires_grad(),
                 constants: value.constant_inputs(),
                 expanded: false,
+                group: None,
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mut nodes = nodes;
+        for node in &mut nodes {
+            node.group = node.label.as_deref().and_then(scope_of).map(str::to_owned);
+        }
+        infer_groups(&mut nodes);
         Graph { nodes }
     }
 
@@ -122,6 +170,24 @@ impl Graph {
     /// The node the snapshot was taken from (the last in topological order).
     pub fn output(&self) -> Option<&GraphNode> {
         self.nodes.last()
+    }
+
+    /// The id of the first node (in topological order) labelled `label`:
+    /// the node to give [`DotOptions::focus`](super::DotOptions::focus).
+    ///
+    /// ```
+    /// use chainrule::Value;
+    /// let w = Value::new(2.0).with_label("w");
+    /// let y = (&w * 3.0).with_label("y");
+    /// let graph = y.graph();
+    /// assert_eq!(graph.find("w"), Some(0));
+    /// assert_eq!(graph.find("y"), Some(graph.len() - 1));
+    /// assert_eq!(graph.find("nothing"), None);
+    /// ```
+    pub fn find(&self, label: &str) -> Option<usize> {
+        self.nodes
+            .iter()
+            .position(|n| n.label.as_deref() == Some(label))
     }
 
     /// The edges, from operand id to result id, in order of the results and
@@ -168,13 +234,14 @@ impl Graph {
         Some(node.grad * local)
     }
 
-    /// The same graph with every fused `Sum` and `Dot` node replaced by the
-    /// binary gates it stands for, so that a neuron looks like the lecture's
-    /// drawing: `Sum(x1, x2, x3)` becomes `(x1 + x2) + x3`, and
-    /// `Dot(w, x)` becomes `w1 × x1 + w2 × x2 + …`. The new nodes carry the
-    /// partial values and the gradients the gates would have had (an add
-    /// gate passes its gradient through, so every partial sum has the fused
-    /// node's gradient), and are marked [`GraphNode::expanded`].
+    /// The same graph with every fused `Dot` node drawn as what it stands
+    /// for: one product node per pair feeding one `Sum` node (Σ), the
+    /// lecture's neuron. `Dot(w, x)` becomes `Σ(w1 × x1, w2 × x2, …)`; a
+    /// `Sum` is already one node over its terms and stays. The products
+    /// carry their values and the gradients their gates would have had (Σ
+    /// passes its gradient through, so each product has the fused node's
+    /// gradient) and are marked [`GraphNode::expanded`], as is the Σ node,
+    /// which keeps the fused node's label, value and gradient.
     ///
     /// ```
     /// use chainrule::{Op, Value};
@@ -184,18 +251,23 @@ impl Graph {
     /// z.backward();
     /// let expanded = z.graph().expand_fused();
     /// let ops: Vec<Op> = expanded.nodes().iter().map(|n| n.op).collect();
-    /// assert_eq!(&ops[4..], &[Op::Mul, Op::Mul, Op::Add]);
+    /// assert_eq!(&ops[4..], &[Op::Mul, Op::Mul, Op::Sum]);
     /// assert_eq!(expanded.nodes()[4].data, -2.0); // w1 x1
-    /// assert_eq!(expanded.output().unwrap().data, 4.0);
+    /// let sigma = expanded.output().unwrap();
+    /// assert_eq!((sigma.data, sigma.operands.clone()), (4.0, vec![4, 5]));
     /// ```
     pub fn expand_fused(&self) -> Graph {
+        self.expand_fused_renamed().0
+    }
+
+    /// [`Graph::expand_fused`], and the new id of every old node.
+    pub(crate) fn expand_fused_renamed(&self) -> (Graph, Vec<usize>) {
         let mut nodes: Vec<GraphNode> = Vec::with_capacity(self.nodes.len());
         // Old id -> new id.
         let mut renamed = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
             let operands: Vec<usize> = node.operands.iter().map(|&o| renamed[o]).collect();
             let terms: Vec<usize> = match node.op {
-                Op::Sum if operands.len() >= 2 => operands,
                 Op::DotConst if !operands.is_empty() => operands
                     .iter()
                     .zip(&node.constants)
@@ -228,20 +300,13 @@ impl Graph {
                     continue;
                 }
             };
-            // (((t1 + t2) + t3) + …), one add gate per term after the first.
-            let mut acc = terms[0];
-            let mut partial = nodes[acc].data;
-            for &term in &terms[1..] {
-                partial += nodes[term].data;
-                acc = part(&mut nodes, node, Op::Add, partial, vec![acc, term]);
-            }
-            // The last gate (new in both cases) stands for the fused node:
-            // its label, and its value as the engine summed it.
-            nodes[acc].label = node.label.clone();
-            nodes[acc].data = node.data;
-            renamed.push(acc);
+            // One Σ over the products: the fused node, with its label and
+            // its value as the engine summed it.
+            let sigma = part(&mut nodes, node, Op::Sum, node.data, terms);
+            nodes[sigma].label = node.label.clone();
+            renamed.push(sigma);
         }
-        Graph { nodes }
+        (Graph { nodes }, renamed)
     }
 
     /// The graph as a `petgraph` directed graph, for analysis: node weights
@@ -273,8 +338,8 @@ impl Graph {
 }
 
 /// Adds a node that stands for part of the fused node `of`: marked
-/// expanded, with `of`'s gradient (an add gate passes its gradient through,
-/// and each product's gradient is the sum's) and whether it takes one.
+/// expanded, with `of`'s gradient (Σ passes its gradient through, so each
+/// product's gradient is the sum's), group, and whether it takes one.
 fn part(
     nodes: &mut Vec<GraphNode>,
     of: &GraphNode,
@@ -294,6 +359,7 @@ fn part(
         requires_grad: of.requires_grad,
         constants: Vec::new(),
         expanded: true,
+        group: of.group.clone(),
     });
     id
 }
