@@ -46,6 +46,9 @@ pub(crate) const SEQ_MODULUS: u64 = 1 << 47;
 pub(crate) struct Extra {
     /// Shared, so that `nn` labels every sample's nodes without copying.
     pub(crate) label: Option<Rc<str>>,
+    /// The group pictures draw the node in (`layer1/neuron3`), shared like
+    /// the label.
+    pub(crate) group: Option<Rc<str>>,
     /// The operands of an n-ary gate (`Sum`, `Dot`, `DotConst`).
     pub(crate) nary: Option<Nary>,
     /// Whether any operand is a gate that wants a gradient. Known when the

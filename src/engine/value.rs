@@ -194,6 +194,7 @@ impl Value {
         }
         let extra = boxed_extra(Extra {
             label: None,
+            group: None,
             nary: Some(nary),
             gate_operands: wants.gate_operands,
             gate_many: wants.gate_many,
@@ -251,10 +252,37 @@ impl Value {
         self
     }
 
-    /// Gives the node a label shared with other nodes (a neuron labels
-    /// every sample's node with one string, without copying it).
-    pub(crate) fn set_shared_label(&self, label: &Rc<str>) {
-        self.0.borrow_mut().extra_mut().label = Some(Rc::clone(label));
+    /// Gives the node a label and a group shared with other nodes (a
+    /// neuron names every sample's node with one string each, without
+    /// copying them).
+    pub(crate) fn set_shared_names(&self, label: &Rc<str>, group: &Rc<str>) {
+        let mut node = self.0.borrow_mut();
+        let extra = node.extra_mut();
+        extra.label = Some(Rc::clone(label));
+        extra.group = Some(Rc::clone(group));
+    }
+
+    /// Puts the node in a group, for pictures: a scope whose parts are
+    /// separated by `/` (`layer1/neuron3` is inside `layer1`). Pictures
+    /// draw each group as an outlined cluster, and can collapse one into a
+    /// box ([`DotOptions::collapse`](crate::graph::DotOptions::collapse)).
+    /// [`nn`](crate::nn) groups what it builds by layer and neuron.
+    ///
+    /// ```
+    /// let w = chainrule::Value::new(0.5).with_label("w").with_group("neuron1");
+    /// assert_eq!(w.group().as_deref(), Some("neuron1"));
+    /// assert_eq!(w.label().as_deref(), Some("w"));
+    /// ```
+    pub fn with_group(self, group: impl Into<String>) -> Value {
+        let group: String = group.into();
+        self.0.borrow_mut().extra_mut().group = Some(group.into());
+        self
+    }
+
+    /// The group given by [`with_group`](Value::with_group), if any.
+    pub fn group(&self) -> Option<String> {
+        let node = self.0.borrow();
+        node.extra.as_ref()?.group.as_deref().map(str::to_owned)
     }
 
     /// The label given by [`with_label`](Value::with_label), if any.

@@ -218,9 +218,10 @@ impl DotOptions {
     /// ```
     /// use chainrule::Value;
     /// use chainrule::graph::DotOptions;
-    /// let w = Value::new(2.0).with_label("neuron/w");
+    /// let w = Value::new(2.0).with_label("w").with_group("neuron");
     /// let x = Value::new(3.0).with_label("x");
-    /// let z = (&w * &x).relu().with_label("neuron/out");
+    /// // The product is grouped; the relu on it joins its group.
+    /// let z = (&w * &x).with_group("neuron").relu();
     /// z.backward();
     /// let options = DotOptions::new().collapse("neuron");
     /// let dot = z.graph().to_dot(&options).unwrap();

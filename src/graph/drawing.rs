@@ -185,12 +185,11 @@ pub(crate) fn xml_forbids(c: char) -> bool {
     !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
 }
 
-/// The part of a label drawn inside its group's cluster: after the last
-/// `/` (`w2` for `layer1/neuron3/w2`).
-fn short(label: &str) -> &str {
-    match label.rsplit_once('/') {
-        Some((scope, name)) if !scope.is_empty() => name,
-        _ => label,
+/// The last part of a group's scope: `neuron3` for `layer1/neuron3`.
+fn short(scope: &str) -> &str {
+    match scope.rsplit_once('/') {
+        Some((_, name)) if !name.is_empty() => name,
+        _ => scope,
     }
 }
 
@@ -575,7 +574,7 @@ impl<'a> Picture<'a> {
             let label = output
                 .label
                 .as_deref()
-                .map(|l| clean(short(l), MAX_LABEL_CHARS))
+                .map(|l| clean(l, MAX_LABEL_CHARS))
                 .unwrap_or_default();
             nodes.push(Shape {
                 name: "out".into(),
@@ -644,7 +643,7 @@ impl<'a> Picture<'a> {
                 text: node
                     .label
                     .as_deref()
-                    .map(|l| clean(short(l), MAX_LABEL_CHARS))
+                    .map(|l| clean(l, MAX_LABEL_CHARS))
                     .unwrap_or_default(),
                 grad: false,
             },
@@ -683,7 +682,7 @@ impl<'a> Picture<'a> {
                 ShapeKind::Text(
                     node.label
                         .as_deref()
-                        .map(|l| clean(short(l), MAX_LABEL_CHARS))
+                        .map(|l| clean(l, MAX_LABEL_CHARS))
                         .unwrap_or_else(|| self.numbers.format(node.data)),
                 ),
                 if node.constant {
@@ -747,7 +746,7 @@ impl<'a> Picture<'a> {
             let name = if outputs.len() > 1 {
                 out.label
                     .as_deref()
-                    .map(|l| format!("{} ", clean(short(l), 20)))
+                    .map(|l| format!("{} ", clean(l, 20)))
                     .unwrap_or_else(|| format!("v{} ", out.id))
             } else {
                 String::new()

@@ -431,10 +431,13 @@ fn order(g: &mut Layered, problem: &Problem) {
             *k = barycenter(g, i, true, true).unwrap_or(g.pos[i]);
         }
         cluster_key = cluster_keys(g, &key, clusters);
+        // Every rank is sorted in every sweep, so that all ranks order the
+        // clusters by the same keys (the ranks at the ends keep their
+        // positions as keys).
         let sequence: Vec<usize> = if downward {
-            (1..g.ranks.len()).collect()
+            (0..g.ranks.len()).collect()
         } else {
-            (0..g.ranks.len().saturating_sub(1)).rev().collect()
+            (0..g.ranks.len()).rev().collect()
         };
         for r in sequence {
             for &i in &g.ranks[r] {
@@ -1066,4 +1069,169 @@ fn ports(g: &Layered) -> Vec<(f64, f64)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A random drawing: `n` boxes, edges from lower to higher indices,
+    /// some labelled, boxes in up to 4 clusters (two nested in the first).
+    fn problem() -> impl Strategy<Value = Problem> {
+        (2usize..30, any::<bool>()).prop_flat_map(|(n, top_bottom)| {
+            let sizes = prop::collection::vec((10.0f64..120.0, 10.0f64..40.0), n);
+            let edges = prop::collection::vec(
+                (0..n, 0..n, prop::option::of((4.0f64..60.0, 3.0f64..15.0))),
+                0..3 * n,
+            );
+            let clusters = prop::collection::vec(prop::option::of(0usize..4), n);
+            (sizes, edges, clusters).prop_map(move |(sizes, edges, clusters)| {
+                let rankdir = if top_bottom {
+                    RankDir::TopBottom
+                } else {
+                    RankDir::LeftRight
+                };
+                Problem {
+                    rankdir,
+                    nodes: sizes
+                        .iter()
+                        .map(|&(w, h)| Extent::centred(rankdir, w, h))
+                        .collect(),
+                    node_cluster: clusters,
+                    cluster_parent: vec![None, Some(0), Some(0), None],
+                    edges: edges
+                        .into_iter()
+                        .filter(|(a, b, _)| a != b)
+                        .map(|(a, b, label)| {
+                            let (from, to) = (a.min(b), a.max(b));
+                            let label = label.map(|(along, across)| Extent {
+                                along,
+                                before: across,
+                                after: across,
+                                round: false,
+                            });
+                            (from, to, label)
+                        })
+                        .collect(),
+                }
+            })
+        })
+    }
+
+    /// left, top, right, bottom
+    type Boxed = (f64, f64, f64, f64);
+
+    fn overlap(a: Boxed, b: Boxed) -> bool {
+        a.0 < b.2 - 0.01 && b.0 < a.2 - 0.01 && a.1 < b.3 - 0.01 && b.1 < a.3 - 0.01
+    }
+
+    fn node_box(p: &Problem, placed: &Placed, v: usize) -> Boxed {
+        let (x, y) = placed.nodes[v];
+        let e = p.nodes[v];
+        match p.rankdir {
+            RankDir::LeftRight => (
+                x - e.along / 2.0,
+                y - e.before,
+                x + e.along / 2.0,
+                y + e.after,
+            ),
+            RankDir::TopBottom => (
+                x - e.before,
+                y - e.along / 2.0,
+                x + e.after,
+                y + e.along / 2.0,
+            ),
+        }
+    }
+
+    fn label_box(p: &Problem, point: Point, e: Extent) -> Boxed {
+        let (x, y) = point;
+        match p.rankdir {
+            RankDir::LeftRight => (
+                x - e.along / 2.0,
+                y - e.before,
+                x + e.along / 2.0,
+                y + e.after,
+            ),
+            RankDir::TopBottom => (
+                x - e.before,
+                y - e.along / 2.0,
+                x + e.after,
+                y + e.along / 2.0,
+            ),
+        }
+    }
+
+    fn inside(inner: Boxed, outer: Rect) -> bool {
+        inner.0 >= outer.x - 0.01
+            && inner.1 >= outer.y - 0.01
+            && inner.2 <= outer.x + outer.width + 0.01
+            && inner.3 <= outer.y + outer.height + 0.01
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Nothing overlaps: no two nodes, no label with a node or another
+        /// label; every node lies inside its clusters, and two clusters are
+        /// nested or apart.
+        #[test]
+        fn nothing_overlaps(p in problem()) {
+            let placed = layout(&p);
+            let n = p.nodes.len();
+            let nodes: Vec<Boxed> = (0..n).map(|v| node_box(&p, &placed, v)).collect();
+            let labels: Vec<Boxed> = p
+                .edges
+                .iter()
+                .zip(&placed.labels)
+                .filter_map(|((_, _, e), at)| Some(label_box(&p, (*at)?, (*e)?)))
+                .collect();
+            prop_assert_eq!(labels.len(), p.edges.iter().filter(|e| e.2.is_some()).count());
+            for i in 0..n {
+                for j in i + 1..n {
+                    prop_assert!(!overlap(nodes[i], nodes[j]), "nodes {} and {}", i, j);
+                }
+                for (k, l) in labels.iter().enumerate() {
+                    prop_assert!(!overlap(nodes[i], *l), "node {} and label {}", i, k);
+                }
+            }
+            for i in 0..labels.len() {
+                for j in i + 1..labels.len() {
+                    prop_assert!(!overlap(labels[i], labels[j]), "labels {} and {}", i, j);
+                }
+            }
+            let rects = &placed.clusters;
+            for v in 0..n {
+                let mut at = p.node_cluster[v];
+                while let Some(c) = at {
+                    let rect = rects[c].expect("a cluster with a node has an outline");
+                    prop_assert!(inside(nodes[v], rect), "node {} outside cluster {}", v, c);
+                    at = p.cluster_parent[c];
+                }
+            }
+            let ancestor = |a: usize, b: usize| {
+                let mut at = p.cluster_parent[b];
+                while let Some(c) = at {
+                    if c == a {
+                        return true;
+                    }
+                    at = p.cluster_parent[c];
+                }
+                false
+            };
+            for a in 0..rects.len() {
+                for b in a + 1..rects.len() {
+                    let (Some(ra), Some(rb)) = (rects[a], rects[b]) else { continue };
+                    if ancestor(a, b) || ancestor(b, a) {
+                        continue;
+                    }
+                    let ba = (ra.x, ra.y, ra.x + ra.width, ra.y + ra.height);
+                    let bb = (rb.x, rb.y, rb.x + rb.width, rb.y + rb.height);
+                    prop_assert!(!overlap(ba, bb), "clusters {} and {} overlap", a, b);
+                }
+            }
+            prop_assert!(placed.width.is_finite() && placed.height.is_finite());
+        }
+    }
 }

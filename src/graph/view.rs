@@ -36,25 +36,16 @@ pub struct GraphNode {
     /// Whether this node stands for part of a fused `Dot` node, made by
     /// [`Graph::expand_fused`]; it is no node of the engine.
     pub expanded: bool,
-    /// The group the node is drawn in (a cluster in pictures): the scope of
-    /// its label, everything before the last `/` (`layer1/neuron3` for
-    /// `layer1/neuron3/w2`). A node without one takes its operand's group
-    /// when it is a gate on one grouped node that nothing else uses (the
-    /// activation of a neuron's `z`); parts made by
+    /// The group the node is drawn in (a cluster in pictures), given by
+    /// [`Value::with_group`] (`layer1/neuron3`). An unlabelled, ungrouped
+    /// `relu` takes its operand's
+    /// group when nothing else uses that operand (a neuron's activation of
+    /// its `z`); parts made by
     /// [`Graph::expand_fused`] take the fused node's group.
     pub group: Option<String>,
 }
 
-/// The scope of a label: everything before its last `/`, if not empty.
-pub(crate) fn scope_of(label: &str) -> Option<&str> {
-    label
-        .rsplit_once('/')
-        .map(|(scope, _)| scope)
-        .filter(|scope| !scope.is_empty())
-}
-
-/// Fills in the groups of nodes without a scoped label (see
-/// [`GraphNode::group`]).
+/// Fills in the groups of unlabelled relus (see [`GraphNode::group`]).
 fn infer_groups(nodes: &mut [GraphNode]) {
     let mut uses = vec![0usize; nodes.len()];
     for node in nodes.iter() {
@@ -63,18 +54,16 @@ fn infer_groups(nodes: &mut [GraphNode]) {
         }
     }
     for id in 0..nodes.len() {
-        if nodes[id].group.is_some() || nodes[id].op == Op::Leaf {
+        let node = &nodes[id];
+        if node.label.is_some()
+            || node.group.is_some()
+            || node.op != Op::Max
+            || node.operands.len() != 1
+        {
             continue;
         }
-        let mut gates = nodes[id]
-            .operands
-            .iter()
-            .copied()
-            .filter(|&o| !nodes[o].constant);
-        if let (Some(only), None) = (gates.next(), gates.next())
-            && uses[only] == 1
-            && nodes[only].op != Op::Leaf
-        {
+        let only = node.operands[0];
+        if uses[only] == 1 && nodes[only].op != Op::Leaf {
             nodes[id].group = nodes[only].group.clone();
         }
     }
@@ -141,13 +130,10 @@ impl Graph {
                 requires_grad: value.requires_grad(),
                 constants: value.constant_inputs(),
                 expanded: false,
-                group: None,
+                group: value.group(),
             })
             .collect::<Vec<_>>();
         let mut nodes = nodes;
-        for node in &mut nodes {
-            node.group = node.label.as_deref().and_then(scope_of).map(str::to_owned);
-        }
         infer_groups(&mut nodes);
         Graph { nodes }
     }
@@ -172,22 +158,33 @@ impl Graph {
         self.nodes.last()
     }
 
-    /// The id of the first node (in topological order) labelled `label`:
-    /// the node to give [`DotOptions::focus`](super::DotOptions::focus).
+    /// The id of the first node (in topological order) named `name`: its
+    /// label, or its group and label joined by `/` (`layer1/neuron2/w1`).
+    /// The node to give [`DotOptions::focus`](super::DotOptions::focus).
     ///
     /// ```
     /// use chainrule::Value;
-    /// let w = Value::new(2.0).with_label("w");
+    /// let w = Value::new(2.0).with_label("w").with_group("neuron");
     /// let y = (&w * 3.0).with_label("y");
     /// let graph = y.graph();
     /// assert_eq!(graph.find("w"), Some(0));
+    /// assert_eq!(graph.find("neuron/w"), Some(0));
     /// assert_eq!(graph.find("y"), Some(graph.len() - 1));
     /// assert_eq!(graph.find("nothing"), None);
     /// ```
-    pub fn find(&self, label: &str) -> Option<usize> {
-        self.nodes
-            .iter()
-            .position(|n| n.label.as_deref() == Some(label))
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| {
+            let Some(label) = n.label.as_deref() else {
+                return false;
+            };
+            label == name
+                || n.group.as_deref().is_some_and(|group| {
+                    name.len() == group.len() + 1 + label.len()
+                        && name.starts_with(group)
+                        && name[group.len()..].starts_with('/')
+                        && name.ends_with(label)
+                })
+        })
     }
 
     /// The edges, from operand id to result id, in order of the results and

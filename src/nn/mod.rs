@@ -154,9 +154,9 @@ pub struct Neuron {
     /// every `dot_const_shared` node the neuron builds.
     parameters: Rc<[Value]>,
     activation: Activation,
-    /// The label of every dot node the neuron builds (`layer1/neuron3/z`),
-    /// shared so that labelling a sample's node copies nothing.
-    z_label: Option<Rc<str>>,
+    /// The label (`z`) and group (`layer1/neuron3`) of every dot node the
+    /// neuron builds, shared so that naming a sample's node copies nothing.
+    names: Option<(Rc<str>, Rc<str>)>,
 }
 
 impl Neuron {
@@ -172,7 +172,7 @@ impl Neuron {
         Neuron {
             parameters: weights.chain(iter::once(Value::new(0.0))).collect(),
             activation,
-            z_label: None,
+            names: None,
         }
     }
 
@@ -184,24 +184,25 @@ impl Neuron {
                 .map(|&w| Value::new(w))
                 .collect(),
             activation,
-            z_label: None,
+            names: None,
         }
     }
 
-    /// Labels the neuron's parameters `{scope}/w1 …`, `{scope}/b`, and the
-    /// dot nodes it will build `{scope}/z`, so that pictures group a
+    /// Labels the neuron's parameters `w1 …`, `b` and the dot nodes it
+    /// will build `z`, all in group `scope`, so that pictures group a
     /// sample's graph by layer and neuron.
     fn name(&mut self, scope: &str) {
+        let group: Rc<str> = Rc::from(scope);
         let count = self.parameters.len() - 1;
         for (i, w) in self.parameters.iter().enumerate() {
             let label = if i == count {
-                format!("{scope}/b")
+                "b".to_owned()
             } else {
-                format!("{scope}/w{}", i + 1)
+                format!("w{}", i + 1)
             };
-            w.set_shared_label(&Rc::from(label));
+            w.set_shared_names(&Rc::from(label), &group);
         }
-        self.z_label = Some(Rc::from(format!("{scope}/z")));
+        self.names = Some((Rc::from("z"), group));
     }
 
     /// The weights.
@@ -224,8 +225,8 @@ impl Neuron {
     fn forward_with_one(&self, inputs_and_one: &Rc<[Value]>) -> Result<Value, NnError> {
         let dot = crate::engine::tuning::dot_shared(&self.parameters, inputs_and_one)
             .map_err(|_| self.width_error(inputs_and_one.len()))?;
-        if let Some(label) = &self.z_label {
-            dot.set_shared_label(label);
+        if let Some((label, group)) = &self.names {
+            dot.set_shared_names(label, group);
         }
         Ok(self.activation.apply(&dot))
     }
@@ -234,8 +235,8 @@ impl Neuron {
     fn forward_numbers_with_one(&self, inputs_and_one: &Rc<[f64]>) -> Result<Value, NnError> {
         let dot = crate::engine::tuning::dot_const_shared(&self.parameters, inputs_and_one)
             .map_err(|_| self.width_error(inputs_and_one.len()))?;
-        if let Some(label) = &self.z_label {
-            dot.set_shared_label(label);
+        if let Some((label, group)) = &self.names {
+            dot.set_shared_names(label, group);
         }
         Ok(self.activation.apply(&dot))
     }
@@ -412,12 +413,16 @@ impl Mlp {
         Mlp::named(layers, activation)
     }
 
-    /// The MLP with every layer's parameters and constant 1 labelled by
-    /// scope (`layer1/neuron3/w2`, `layer1/1`; counted from 1), so that a
-    /// picture of a sample's graph groups by layer and neuron.
+    /// The MLP with every layer's parameters and constant 1 labelled and
+    /// grouped (`w2` in `layer1/neuron3`, `1` in `layer1`; counted from 1),
+    /// so that a picture of a sample's graph groups by layer and neuron.
     fn named(mut layers: Vec<Layer>, activation: Activation) -> Mlp {
         for (l, layer) in layers.iter_mut().enumerate() {
-            layer.one = layer.one.clone().with_label(format!("layer{}/1", l + 1));
+            layer.one = layer
+                .one
+                .clone()
+                .with_label("1")
+                .with_group(format!("layer{}", l + 1));
             for (j, neuron) in layer.neurons.iter_mut().enumerate() {
                 neuron.name(&format!("layer{}/neuron{}", l + 1, j + 1));
             }

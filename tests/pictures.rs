@@ -1,0 +1,329 @@
+//! Pictures that always finish and stay readable: graphs that made the old
+//! pure-Rust renderer hang, hostile labels, repeated operands, groups,
+//! focus, collapsed groups and hidden constants, in both renderers. Every
+//! SVG is parsed by a real XML parser.
+
+use chainrule::graph::{
+    DEFAULT_NODE_LIMIT, DotOptions, GraphError, MAX_LABEL_CHARS, Renderer, Style,
+    graphviz_installed,
+};
+use chainrule::nn::{Activation, Mlp};
+use chainrule::{Op, Value};
+use rand::SeedableRng;
+
+/// The renderers to test: both where Graphviz is installed (CI installs
+/// it), else the pure-Rust one.
+fn renderers() -> Vec<Renderer> {
+    if graphviz_installed() {
+        vec![Renderer::PureRust, Renderer::Graphviz]
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have Graphviz's dot"
+        );
+        vec![Renderer::PureRust]
+    }
+}
+
+fn parse(svg: &str) -> roxmltree::Document<'_> {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    roxmltree::Document::parse_with_options(svg, options)
+        .unwrap_or_else(|e| panic!("SVG is not well-formed XML: {e}"))
+}
+
+fn has_class(node: &roxmltree::Node<'_, '_>, class: &str) -> bool {
+    node.attribute("class")
+        .is_some_and(|c| c.split_whitespace().any(|c| c == class))
+}
+
+/// The `<g>` elements with a class, by id.
+fn groups(document: &roxmltree::Document<'_>, class: &str) -> Vec<String> {
+    document
+        .descendants()
+        .filter(|n| n.tag_name().name() == "g" && has_class(n, class))
+        .map(|n| n.attribute("id").unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// All text drawn, element by element.
+fn texts(document: &roxmltree::Document<'_>) -> Vec<String> {
+    document
+        .descendants()
+        .filter(|n| n.tag_name().name() == "text")
+        .map(|n| {
+            n.descendants()
+                .filter(|t| t.is_text())
+                .filter_map(|t| t.text())
+                .collect()
+        })
+        .collect()
+}
+
+/// `y = y·1 + y·1`, `levels` times: a lattice of diamonds, 1 + 5·levels
+/// nodes (the old pure-Rust renderer's exponential case).
+fn lattice(levels: usize) -> Value {
+    let mut y = Value::new(1.0).with_label("x");
+    for _ in 0..levels {
+        y = &y * 1.0 + &y * 1.0;
+    }
+    y.backward();
+    y
+}
+
+#[test]
+fn every_graph_within_the_limits_is_drawn_and_beyond_them_is_a_typed_error() {
+    let flat: Vec<Value> = (0..499).map(|i| Value::new(i as f64)).collect();
+    let flat = Value::sum(&flat);
+    flat.backward();
+    let x = Value::new(2.0).with_label("x");
+    let repeated = Value::sum(&vec![x.clone(); 3000]);
+    repeated.backward();
+    let mut chain = Value::new(1.0);
+    for _ in 0..2000 {
+        chain = chain.exp().ln();
+    }
+    // (graph, nodes drawn in the lecture style, or the error expected)
+    let cases: Vec<(&str, Value, Result<usize, GraphError>)> = vec![
+        ("lattice 20", lattice(20), Ok(101 + 1)),
+        ("lattice 25", lattice(25), Ok(126 + 1)),
+        ("lattice 40", lattice(40), Ok(201 + 1)),
+        ("lattice 99", lattice(99), Ok(496 + 1)),
+        ("flat sum of 499", flat, Ok(500 + 1)),
+        ("one value summed 3000 times", repeated, Ok(2 + 1)),
+        (
+            "2000-deep chain",
+            chain,
+            Err(GraphError::TooManyNodes {
+                nodes: 4001,
+                limit: DEFAULT_NODE_LIMIT,
+            }),
+        ),
+    ];
+    for renderer in renderers() {
+        for (name, value, expected) in &cases {
+            let options = DotOptions::lecture().renderer(renderer);
+            let result = value.graph().to_svg(&options);
+            match (expected, result) {
+                (Ok(nodes), Ok(svg)) => {
+                    let document = parse(&svg);
+                    assert_eq!(
+                        groups(&document, "node").len(),
+                        *nodes,
+                        "{name} by {renderer:?}"
+                    );
+                }
+                (Err(expected), Err(error)) => assert_eq!(&error, expected, "{name}"),
+                (expected, got) => panic!(
+                    "{name} by {renderer:?}: expected {expected:?}, got {:?}",
+                    got.map(|_| "a picture")
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_repeated_operand_is_one_edge_marked_with_its_multiplicity() {
+    let x = Value::new(2.0).with_label("x");
+    let s = Value::sum(&vec![x.clone(); 3000]).with_label("s");
+    s.backward();
+    // d(3000 x)/dx = 3000: the one edge carries it all back.
+    assert_eq!(x.grad(), 3000.0);
+    for renderer in renderers() {
+        let svg = s
+            .graph()
+            .to_svg(&DotOptions::lecture().renderer(renderer))
+            .unwrap();
+        let document = parse(&svg);
+        let edges = groups(&document, "edge");
+        assert_eq!(edges.len(), 2, "x → Σ and Σ → out, by {renderer:?}");
+        let all = texts(&document);
+        assert!(all.iter().any(|t| t == "2 \u{d7}3000"), "{all:?}");
+        assert!(all.iter().any(|t| t == "3000"), "{all:?}");
+    }
+    // The edge limit counts the merged edge once; more is a typed error.
+    let leaves: Vec<Value> = (0..499).map(|i| Value::new(i as f64)).collect();
+    let flat = Value::sum(&leaves);
+    let error = flat
+        .graph()
+        .to_svg(&DotOptions::new().edge_limit(100))
+        .unwrap_err();
+    assert_eq!(
+        error,
+        GraphError::TooManyEdges {
+            edges: 499,
+            limit: 100
+        }
+    );
+    assert!(error.to_string().contains("DotOptions::edge_limit(499)"));
+}
+
+#[test]
+fn labels_are_drawn_as_written_and_never_break_the_svg() {
+    let long = "w".repeat(10_000);
+    let labels = [
+        "non\u{FFFE}char\u{FFFF}acters",
+        "&#xFFFF; and &amp;",
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "<script>alert(1)</script>",
+        "arrows \u{2190} \u{2191} are text",
+        "bell\u{7} and nul\u{0}",
+        "가격 (price)",
+        long.as_str(),
+    ];
+    for label in labels {
+        let leaf = Value::new(3.0).with_label(label);
+        let y = (&leaf * 2.0).with_label("y");
+        y.backward();
+        for renderer in renderers() {
+            for style in [Style::Nodes, Style::Lecture] {
+                let options = DotOptions::new().style(style).renderer(renderer);
+                let svg = y.graph().to_svg(&options).unwrap_or_else(|e| {
+                    panic!("{style:?} by {renderer:?} failed on {label:?}: {e}")
+                });
+                let document = parse(&svg);
+                // The label's text, as written: forbidden characters as
+                // U+FFFD, controls as spaces, long labels cut with "…".
+                let expected: String = label
+                    .chars()
+                    .map(|c| match c {
+                        // XML 1.0 forbids these in a document.
+                        '\u{FFFE}' | '\u{FFFF}' | '\u{0}' | '\u{7}' => '\u{FFFD}',
+                        c => c,
+                    })
+                    .take(MAX_LABEL_CHARS)
+                    .collect();
+                let drawn = texts(&document);
+                assert!(
+                    drawn.iter().any(|t| t.starts_with(&expected)),
+                    "{style:?} by {renderer:?}: {expected:?} not drawn in {drawn:?}"
+                );
+                // No element but text was made of the label.
+                assert!(
+                    !document
+                        .descendants()
+                        .any(|n| n.tag_name().name() == "script"),
+                    "{label:?} became a script element"
+                );
+                // Gradients are marked structurally: the arrows a user
+                // writes are never coloured as a gradient.
+                for node in document.descendants() {
+                    if has_class(&node, "grad") {
+                        let text: String = node
+                            .descendants()
+                            .filter(|t| t.is_text())
+                            .filter_map(|t| t.text())
+                            .collect();
+                        assert!(!text.contains('\u{2190}'), "{text}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One sample through a 2-4-4-1 MLP and its squared error.
+fn mlp_sample() -> (Value, usize) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mlp = Mlp::new(&[2, 4, 4, 1], Activation::Relu, &mut rng).unwrap();
+    let x = [
+        Value::new(0.5).with_label("x1"),
+        Value::new(-1.0).with_label("x2"),
+    ];
+    let out = mlp.forward(&x).unwrap().remove(0);
+    let loss = (&out - 1.0).powf(2.0).with_label("loss");
+    loss.backward();
+    (loss, mlp.num_parameters())
+}
+
+#[test]
+fn an_mlp_sample_groups_by_layer_and_neuron_without_user_code() {
+    let (loss, parameters) = mlp_sample();
+    let graph = loss.graph();
+    let grouped = graph.nodes().iter().filter(|n| n.group.is_some()).count();
+    // Every parameter, the layers' constant 1s, each neuron's dot and
+    // each hidden neuron's relu.
+    assert_eq!(grouped, parameters + 3 + 9 + 8);
+    for renderer in renderers() {
+        let options = DotOptions::lecture()
+            .expand_fused(true)
+            .hide_constants(true)
+            .renderer(renderer);
+        let svg = graph.to_svg(&options).unwrap();
+        let document = parse(&svg);
+        // 3 layers holding 4 + 4 + 1 neurons.
+        assert_eq!(groups(&document, "cluster").len(), 12, "{renderer:?}");
+        let titles = texts(&document);
+        for title in ["layer1", "layer3", "neuron4"] {
+            assert!(titles.iter().any(|t| t == title), "{title}");
+        }
+        // No constant is drawn.
+        assert!(!svg.contains("class=\"node leaf constant\""));
+    }
+}
+
+#[test]
+fn focus_draws_the_paths_from_one_weight_to_the_output_and_counts_the_rest() {
+    let (loss, _) = mlp_sample();
+    let graph = loss.graph();
+    let w = graph
+        .find("layer1/neuron2/w1")
+        .expect("nn labels its weights");
+    // The nodes that depend on w, walked here independently.
+    let mut on_path = vec![false; graph.len()];
+    on_path[w] = true;
+    for node in graph.nodes() {
+        if node.operands.iter().any(|&o| on_path[o]) {
+            on_path[node.id] = true;
+        }
+    }
+    let path = on_path.iter().filter(|&&p| p).count();
+    // w, its neuron's dot and relu, 4 dots and relus of layer 2, the
+    // output's dot, the subtraction and the square.
+    assert_eq!(path, 1 + 2 + 8 + 1 + 2);
+    for renderer in renderers() {
+        let options = DotOptions::lecture().focus(w).renderer(renderer);
+        let svg = graph.to_svg(&options).unwrap();
+        let document = parse(&svg);
+        // The path, the output's label and the note.
+        assert_eq!(groups(&document, "node").len(), path + 2);
+        let note = format!("+ {} nodes", graph.len() - path);
+        assert!(texts(&document).contains(&note), "{note}");
+    }
+    let error = graph
+        .to_svg(&DotOptions::new().focus(graph.len()))
+        .unwrap_err();
+    assert!(matches!(error, GraphError::NoSuchNode { .. }));
+    assert!(error.to_string().contains("Graph::find"));
+}
+
+#[test]
+fn a_collapsed_neuron_shows_its_output_value_and_gradient() {
+    let w = Value::new(2.0).with_label("w").with_group("neuron");
+    let b = Value::new(-1.0).with_label("b").with_group("neuron");
+    let x = Value::new(3.0).with_label("x");
+    let z = (&w * &x).with_group("neuron");
+    let a = (&z + &b)
+        .with_group("neuron")
+        .relu()
+        .with_label("a")
+        .with_group("neuron");
+    let y = (&a * 4.0).with_label("y");
+    y.backward();
+    // a = relu(2·3 - 1) = 5, and dy/da = 4.
+    for renderer in renderers() {
+        let options = DotOptions::new().collapse("neuron").renderer(renderer);
+        let svg = y.graph().to_svg(&options).unwrap();
+        let document = parse(&svg);
+        let all = texts(&document);
+        for expected in ["neuron (5 nodes)", "data 5.0000", "grad 4.0000"] {
+            assert!(all.iter().any(|t| t == expected), "{expected} in {all:?}");
+        }
+        // x, the constant 4, the product, y: and the group box.
+        assert!(groups(&document, "group").len() == 1);
+    }
+    assert_eq!(y.graph().nodes().last().unwrap().op, Op::Mul);
+}
