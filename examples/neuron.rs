@@ -1,6 +1,7 @@
 //! micrograd's `trace_graph` demo: one neuron with two inputs and a relu,
-//! drawn with its fused `dot` node and expanded into the binary gates the
-//! lecture draws (two muls and the adds).
+//! drawn with its fused `dot` node and expanded into its products feeding
+//! one Σ; then a whole 2-4-4-1 network on one sample, grouped by layer and
+//! neuron.
 //!
 //! ```text
 //! cargo run --release --example neuron [-- --out DIR]
@@ -10,7 +11,9 @@
 mod support;
 
 use chainrule::Value;
-use chainrule::graph::DotOptions;
+use chainrule::graph::{DotOptions, Renderer, Style};
+use chainrule::nn::{Activation, Mlp};
+use rand::SeedableRng;
 
 fn main() {
     let out = support::Flags::parse(0, &["--out"]).out_dir();
@@ -53,5 +56,38 @@ fn main() {
         &y,
         &DotOptions::new().expand_fused(true),
     );
+
+    // A whole 2-4-4-1 network on one sample: `nn` groups what it builds by
+    // layer and neuron, so the picture is outlined without any code here.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let mlp = Mlp::new(&[2, 4, 4, 1], Activation::Relu, &mut rng)
+        .unwrap_or_else(|e| support::fail(&e.to_string()));
+    let point = [
+        Value::new(1.0).with_label("x1"),
+        Value::new(-0.5).with_label("x2"),
+    ];
+    let score = mlp
+        .forward(&point)
+        .unwrap_or_else(|e| support::fail(&e.to_string()))
+        .remove(0);
+    let loss = (&score - 1.0).powf(2.0).with_label("loss");
+    loss.backward();
+    println!(
+        "2-4-4-1 network on x = [1, -0.5], target 1: score {:.4}, loss {:.4}, {} nodes",
+        score.data(),
+        loss.data(),
+        loss.graph().len()
+    );
+    let options = DotOptions::new().expand_fused(true).hide_constants(true);
+    support::draw(&out, "mlp-2-4-4-1", &loss, &options);
+    // The same picture by the pure-Rust renderer, whatever is installed
+    // (the README's).
+    let pure = options.style(Style::Lecture).renderer(Renderer::PureRust);
+    let path = out.join("mlp-2-4-4-1-pure-rust.svg");
+    loss.graph()
+        .to_svg(&pure)
+        .map_err(|e| e.to_string())
+        .and_then(|svg| svg.save(&path).map_err(|e| e.to_string()))
+        .unwrap_or_else(|e| support::fail(&format!("{}: {e}", path.display())));
     support::report(&out);
 }

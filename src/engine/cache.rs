@@ -183,8 +183,7 @@ fn recycle(rc: Rc<RefCell<Node>>) -> bool {
 #[inline]
 fn recycle_extra(mut extra: Box<Extra>) {
     // The lists were taken; the rest may hold a label and shared constants.
-    extra.label = None;
-    extra.group = None;
+    extra.names = None;
     extra.nary = None;
     let capacity = SPARE_CAPACITY.try_with(|c| c.get()).unwrap_or(0) / EXTRA_SHARE;
     drop(keep(&SPARE_EXTRA, extra, capacity));

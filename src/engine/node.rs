@@ -44,11 +44,9 @@ pub(crate) const SEQ_MODULUS: u64 = 1 << 47;
 /// The rarely needed parts of a node.
 #[derive(Default)]
 pub(crate) struct Extra {
-    /// Shared, so that `nn` labels every sample's nodes without copying.
-    pub(crate) label: Option<Rc<str>>,
-    /// The group pictures draw the node in (`layer1/neuron3`), shared like
-    /// the label.
-    pub(crate) group: Option<Rc<str>>,
+    /// The label and group, in one box: one pointer in a structure every
+    /// n-ary node has.
+    pub(crate) names: Option<Box<Names>>,
     /// The operands of an n-ary gate (`Sum`, `Dot`, `DotConst`).
     pub(crate) nary: Option<Nary>,
     /// Whether any operand is a gate that wants a gradient. Known when the
@@ -60,6 +58,31 @@ pub(crate) struct Extra {
     /// gate: when not, backward defers the share of a shared weight list
     /// (a hidden neuron's weights, while its inputs are gates).
     pub(crate) gate_many: bool,
+}
+
+/// A node's label ([`Value::with_label`]) and group
+/// ([`Value::with_group`]).
+#[derive(Default)]
+pub(crate) struct Names {
+    pub(crate) label: Option<Box<str>>,
+    pub(crate) group: Option<Box<str>>,
+}
+
+impl Extra {
+    /// The node's label, if any.
+    pub(crate) fn label(&self) -> Option<&str> {
+        self.names.as_ref()?.label.as_deref()
+    }
+
+    /// The node's group, if any.
+    pub(crate) fn group(&self) -> Option<&str> {
+        self.names.as_ref()?.group.as_deref()
+    }
+
+    /// The names, made if the node has none.
+    pub(crate) fn names_mut(&mut self) -> &mut Names {
+        self.names.get_or_insert_with(Box::default)
+    }
 }
 
 /// The operands of an n-ary gate, one variant per gate: a `Sum` cannot

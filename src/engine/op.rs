@@ -75,7 +75,8 @@ use std::fmt;
 /// | `tanh` | +inf / -inf | 1 / -1 | 0 / 0 | |
 /// | `1 / x` | 0 | +inf | -inf | |
 /// | `Value::sum(&[])`, empty `dot` | | +0 | | not -0, so `1 / Σ∅` is +inf |
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Op {
     /// An input, a parameter or a constant: no operands.

@@ -193,8 +193,7 @@ impl Value {
             return Value::constant(data);
         }
         let extra = boxed_extra(Extra {
-            label: None,
-            group: None,
+            names: None,
             nary: Some(nary),
             gate_operands: wants.gate_operands,
             gate_many: wants.gate_many,
@@ -248,18 +247,8 @@ impl Value {
     /// ```
     pub fn with_label(self, label: impl Into<String>) -> Value {
         let label: String = label.into();
-        self.0.borrow_mut().extra_mut().label = Some(label.into());
+        self.0.borrow_mut().extra_mut().names_mut().label = Some(label.into());
         self
-    }
-
-    /// Gives the node a label and a group shared with other nodes (a
-    /// neuron names every sample's node with one string each, without
-    /// copying them).
-    pub(crate) fn set_shared_names(&self, label: &Rc<str>, group: &Rc<str>) {
-        let mut node = self.0.borrow_mut();
-        let extra = node.extra_mut();
-        extra.label = Some(Rc::clone(label));
-        extra.group = Some(Rc::clone(group));
     }
 
     /// Puts the node in a group, for pictures: a scope whose parts are
@@ -275,20 +264,20 @@ impl Value {
     /// ```
     pub fn with_group(self, group: impl Into<String>) -> Value {
         let group: String = group.into();
-        self.0.borrow_mut().extra_mut().group = Some(group.into());
+        self.0.borrow_mut().extra_mut().names_mut().group = Some(group.into());
         self
     }
 
     /// The group given by [`with_group`](Value::with_group), if any.
     pub fn group(&self) -> Option<String> {
         let node = self.0.borrow();
-        node.extra.as_ref()?.group.as_deref().map(str::to_owned)
+        node.extra.as_ref()?.group().map(str::to_owned)
     }
 
     /// The label given by [`with_label`](Value::with_label), if any.
     pub fn label(&self) -> Option<String> {
         let node = self.0.borrow();
-        node.extra.as_ref()?.label.as_deref().map(str::to_owned)
+        node.extra.as_ref()?.label().map(str::to_owned)
     }
 
     /// The operation that produced this node ([`Op::Leaf`] for inputs,
@@ -363,7 +352,7 @@ impl fmt::Debug for Value {
         s.field("data", &node.data)
             .field("grad", &node.grad)
             .field("op", &node.op);
-        if let Some(label) = node.extra.as_ref().and_then(|e| e.label.as_deref()) {
+        if let Some(label) = node.extra.as_ref().and_then(|e| e.label()) {
             s.field("label", &label);
         }
         s.field("operands", &node.operands().count()).finish()

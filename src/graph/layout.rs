@@ -1202,11 +1202,11 @@ mod tests {
                 }
             }
             let rects = &placed.clusters;
-            for v in 0..n {
+            for (v, &node) in nodes.iter().enumerate() {
                 let mut at = p.node_cluster[v];
                 while let Some(c) = at {
                     let rect = rects[c].expect("a cluster with a node has an outline");
-                    prop_assert!(inside(nodes[v], rect), "node {} outside cluster {}", v, c);
+                    prop_assert!(inside(node, rect), "node {} outside cluster {}", v, c);
                     at = p.cluster_parent[c];
                 }
             }

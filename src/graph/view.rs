@@ -37,16 +37,33 @@ pub struct GraphNode {
     /// [`Graph::expand_fused`]; it is no node of the engine.
     pub expanded: bool,
     /// The group the node is drawn in (a cluster in pictures), given by
-    /// [`Value::with_group`] (`layer1/neuron3`). An unlabelled, ungrouped
-    /// `relu` takes its operand's
+    /// [`Value::with_group`] (`layer1/neuron3`). An ungrouped `dot` node
+    /// whose weights (its first operand list) all share a group takes it,
+    /// and an unlabelled, ungrouped `relu` takes its operand's
     /// group when nothing else uses that operand (a neuron's activation of
     /// its `z`); parts made by
     /// [`Graph::expand_fused`] take the fused node's group.
     pub group: Option<String>,
 }
 
-/// Fills in the groups of unlabelled relus (see [`GraphNode::group`]).
+/// Fills in the groups of dot nodes over one group's weights and of
+/// unlabelled relus (see [`GraphNode::group`]).
 fn infer_groups(nodes: &mut [GraphNode]) {
+    for id in 0..nodes.len() {
+        let node = &nodes[id];
+        let weights = match node.op {
+            Op::Dot => &node.operands[..node.operands.len() / 2],
+            Op::DotConst => &node.operands[..],
+            _ => continue,
+        };
+        if node.group.is_some() || weights.is_empty() {
+            continue;
+        }
+        let first = nodes[weights[0]].group.as_deref();
+        if first.is_some() && weights.iter().all(|&w| nodes[w].group.as_deref() == first) {
+            nodes[id].group = first.map(str::to_owned);
+        }
+    }
     let mut uses = vec![0usize; nodes.len()];
     for node in nodes.iter() {
         for &o in &node.operands {

@@ -154,9 +154,6 @@ pub struct Neuron {
     /// every `dot_const_shared` node the neuron builds.
     parameters: Rc<[Value]>,
     activation: Activation,
-    /// The label (`z`) and group (`layer1/neuron3`) of every dot node the
-    /// neuron builds, shared so that naming a sample's node copies nothing.
-    names: Option<(Rc<str>, Rc<str>)>,
 }
 
 impl Neuron {
@@ -172,7 +169,6 @@ impl Neuron {
         Neuron {
             parameters: weights.chain(iter::once(Value::new(0.0))).collect(),
             activation,
-            names: None,
         }
     }
 
@@ -184,15 +180,14 @@ impl Neuron {
                 .map(|&w| Value::new(w))
                 .collect(),
             activation,
-            names: None,
         }
     }
 
-    /// Labels the neuron's parameters `w1 …`, `b` and the dot nodes it
-    /// will build `z`, all in group `scope`, so that pictures group a
-    /// sample's graph by layer and neuron.
-    fn name(&mut self, scope: &str) {
-        let group: Rc<str> = Rc::from(scope);
+    /// Labels the neuron's parameters `w1 …`, `b`, all in group `scope`.
+    /// A picture puts the dot nodes the neuron builds in the same group
+    /// (see [`GraphNode::group`](crate::graph::GraphNode::group)), so a
+    /// sample's graph groups by layer and neuron at no cost per sample.
+    fn name(&self, scope: &str) {
         let count = self.parameters.len() - 1;
         for (i, w) in self.parameters.iter().enumerate() {
             let label = if i == count {
@@ -200,9 +195,9 @@ impl Neuron {
             } else {
                 format!("w{}", i + 1)
             };
-            w.set_shared_names(&Rc::from(label), &group);
+            // Parameters live as long as the network: a label each.
+            let _ = w.clone().with_label(label).with_group(scope);
         }
-        self.names = Some((Rc::from("z"), group));
     }
 
     /// The weights.
@@ -225,9 +220,6 @@ impl Neuron {
     fn forward_with_one(&self, inputs_and_one: &Rc<[Value]>) -> Result<Value, NnError> {
         let dot = crate::engine::tuning::dot_shared(&self.parameters, inputs_and_one)
             .map_err(|_| self.width_error(inputs_and_one.len()))?;
-        if let Some((label, group)) = &self.names {
-            dot.set_shared_names(label, group);
-        }
         Ok(self.activation.apply(&dot))
     }
 
@@ -235,9 +227,6 @@ impl Neuron {
     fn forward_numbers_with_one(&self, inputs_and_one: &Rc<[f64]>) -> Result<Value, NnError> {
         let dot = crate::engine::tuning::dot_const_shared(&self.parameters, inputs_and_one)
             .map_err(|_| self.width_error(inputs_and_one.len()))?;
-        if let Some((label, group)) = &self.names {
-            dot.set_shared_names(label, group);
-        }
         Ok(self.activation.apply(&dot))
     }
 
