@@ -58,7 +58,11 @@ fn benches(c: &mut Criterion) {
 /// The median of `runs` drawings, in milliseconds.
 fn median_ms(value: &Value, renderer: Renderer, runs: usize) -> f64 {
     let graph = value.graph();
-    let options = DotOptions::lecture().renderer(renderer);
+    // No limits: the table goes past them, to show the growth.
+    let options = DotOptions::lecture()
+        .renderer(renderer)
+        .node_limit(usize::MAX)
+        .edge_limit(usize::MAX);
     let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
             let start = Instant::now();
@@ -74,12 +78,15 @@ fn table() {
     let graphviz = graphviz_installed();
     println!("| graph | nodes | edges | pure Rust (ms) | Graphviz (ms) |");
     println!("|---|---:|---:|---:|---:|");
+    // Past the default limits too (500 nodes, 1,500 edges).
     let rows = LATTICES
         .iter()
+        .chain(&[200, 400])
         .map(|&l| (format!("lattice, {l} levels"), lattice(l)))
         .chain(
             FLAT_SUMS
                 .iter()
+                .chain(&[1000, 2000])
                 .map(|&n| (format!("flat sum of {n}"), flat_sum(n))),
         );
     for (name, value) in rows {
