@@ -65,5 +65,5 @@ pub mod plot;
 
 pub use engine::check;
 pub use engine::{Anomaly, AnomalyKind, EngineError, Op, Value, grad, no_grad};
-pub use graph::Svg;
+pub use graph::{Html, Svg};
 pub use nn::{loss, optim};

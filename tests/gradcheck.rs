@@ -390,6 +390,38 @@ proptest! {
         }
     }
 
+    /// The trace's final gradients are backward's, for every node: equal
+    /// (but for the sign of a zero) where no list is shared between nodes,
+    /// whose shares backward gathers and adds in another order.
+    #[test]
+    fn the_trace_ends_where_backward_does(
+        at in prop::collection::vec(-2.0..2.0f64, 1..5),
+        program in prop::collection::vec(step(), 1..12),
+    ) {
+        let inputs: Vec<Value> = at.iter().copied().map(Value::new).collect();
+        let (output, _) = build(&program, &inputs);
+        let trace = output.backward_trace();
+        output.backward();
+        let graph = output.graph();
+        prop_assume!(graph.nodes().iter().all(|n| n.data.is_finite() && n.grad.is_finite()));
+        let exact = !shares_lists(&program);
+        let scales = edge_scales(&graph);
+        for node in graph.nodes().iter().filter(|n| n.requires_grad) {
+            prop_assert!(
+                agree(trace.grad(node.id), node.grad, exact, scales[node.id]),
+                "node {}: trace {} vs backward {}\n{:?}", node.id, trace.grad(node.id), node.grad, program
+            );
+        }
+        // Each share is the running sum's step: upstream × local, added.
+        for step in trace.backward() {
+            for share in &step.shares {
+                if step.upstream != 0.0 {
+                    prop_assert_eq!(share.contribution.to_bits(), (step.upstream * share.local).to_bits());
+                }
+            }
+        }
+    }
+
     /// A second backward adds exactly what the first did, bit for bit,
     /// shared lists included.
     #[test]

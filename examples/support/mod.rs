@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use chainrule::Value;
-use chainrule::graph::{DotOptions, Style, graphviz_installed};
+use chainrule::graph::{DotOptions, ExplorerOptions, Style, graphviz_installed};
 
 /// The command line's `--flag value` pairs, checked when read: every flag
 /// is one the example knows and has a value, and every number is in the
@@ -168,7 +168,8 @@ pub fn fail(message: &str) -> ! {
 
 /// Writes `value`'s graph as DOT and SVG in both styles, as
 /// `DIR/NAME-nodes.{dot,svg}` and `DIR/NAME-lecture.{dot,svg}`, with
-/// `options` for anything but the style.
+/// `options` for anything but the style, and its explorer (step through
+/// forward and backward in a browser) as `DIR/NAME-explorer.html`.
 pub fn draw(dir: &Path, name: &str, value: &Value, options: &DotOptions) {
     let graph = value.graph();
     for style in [Style::Nodes, Style::Lecture] {
@@ -190,6 +191,13 @@ pub fn draw(dir: &Path, name: &str, value: &Value, options: &DotOptions) {
             }
         }
     }
+    let explorer = ExplorerOptions::new().picture(options.clone().style(Style::Lecture));
+    let path = dir.join(format!("{name}-explorer.html"));
+    graph
+        .explorer(&explorer)
+        .map_err(|e| e.to_string())
+        .and_then(|html| html.save(&path).map_err(|e| e.to_string()))
+        .unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
 }
 
 /// Says where the pictures went and which renderer drew them.
@@ -197,10 +205,11 @@ pub fn report(dir: &Path) {
     let renderer = if graphviz_installed() {
         "Graphviz"
     } else {
-        "the pure-Rust renderer (install Graphviz for nicer layouts)"
+        "chainrule's pure-Rust renderer"
     };
     println!(
-        "\nPictures (DOT and SVG, drawn by {renderer}) are in {}/",
+        "\nPictures (DOT and SVG, drawn by {renderer}) are in {}/,\n\
+         with an explorer of each (*-explorer.html): open one in a browser to step through backprop",
         dir.display()
     );
 }

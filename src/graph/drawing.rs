@@ -79,6 +79,9 @@ pub(crate) struct Drawing {
     pub(crate) clusters: Vec<Cluster>,
     /// The gate kinds the legend explains (none: no legend).
     pub(crate) legend: Vec<GateKind>,
+    /// For each graph node, the name of the shape that shows its value
+    /// (its own, or its collapsed group's), if drawn.
+    pub(crate) element_of: Vec<Option<String>>,
 }
 
 /// A node of a [`Drawing`].
@@ -97,6 +100,9 @@ pub(crate) struct Shape {
     pub(crate) title: String,
     /// The innermost cluster it is drawn in.
     pub(crate) cluster: Option<usize>,
+    /// The graph node it stands for (its value, or its gate in the nodes
+    /// style), if one.
+    pub(crate) node: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -121,6 +127,8 @@ pub(crate) struct Field {
     pub(crate) text: String,
     /// Whether the field is a gradient (drawn in red).
     pub(crate) grad: bool,
+    /// Whether the field is a value (`data …`).
+    pub(crate) data: bool,
 }
 
 /// An edge of a [`Drawing`]: operands repeated `count` times are one edge.
@@ -138,6 +146,12 @@ pub(crate) struct Arrow {
     /// Its id: `e{from}-{to}` with the shapes' names.
     pub(crate) name: String,
     pub(crate) title: String,
+    /// The graph nodes whose values flow along it (one, unless a collapsed
+    /// group or a merge of several).
+    pub(crate) producers: Vec<usize>,
+    /// The graph nodes that give back along it (the consumers of those
+    /// values); none for the edge to the output's label.
+    pub(crate) consumers: Vec<usize>,
 }
 
 impl Arrow {
@@ -444,6 +458,7 @@ impl<'a> Picture<'a> {
                                 class: format!("node op {}", kind.class()),
                                 title: format!("{} gate of v{id}", op_name(node)),
                                 cluster,
+                                node: Some(id),
                             });
                             edges.push(Arrow {
                                 from: nodes.len() - 1,
@@ -453,6 +468,8 @@ impl<'a> Picture<'a> {
                                 count: 1,
                                 name: format!("eop{id}-v{id}"),
                                 title: String::new(),
+                                producers: vec![id],
+                                consumers: Vec::new(),
                             });
                         }
                     }
@@ -480,6 +497,7 @@ impl<'a> Picture<'a> {
                             "{text} not drawn: not on a path from the focus to the output"
                         ),
                         cluster: None,
+                        node: None,
                     });
                 }
             }
@@ -490,6 +508,8 @@ impl<'a> Picture<'a> {
             grad: Option<f64>,
             source: Option<usize>,
             mixed: bool,
+            producers: Vec<usize>,
+            consumers: Vec<usize>,
         }
         let mut merged: Vec<((usize, usize), Merge)> = Vec::new();
         let mut at: HashMap<(usize, usize), usize> = HashMap::new();
@@ -517,12 +537,20 @@ impl<'a> Picture<'a> {
                             grad: None,
                             source: Some(operand),
                             mixed: false,
+                            producers: Vec::new(),
+                            consumers: Vec::new(),
                         },
                     ));
                     merged.len() - 1
                 });
                 let entry = &mut merged[slot].1;
                 entry.count += 1;
+                if !entry.producers.contains(&operand) {
+                    entry.producers.push(operand);
+                }
+                if !entry.consumers.contains(&node.id) {
+                    entry.consumers.push(node.id);
+                }
                 if entry.source != Some(operand) {
                     entry.mixed = true;
                 }
@@ -564,6 +592,8 @@ impl<'a> Picture<'a> {
                 count: merge.count,
                 name: format!("e{}-{}", nodes[from].name, nodes[to].name),
                 title,
+                producers: merge.producers,
+                consumers: merge.consumers,
             });
         }
         if lecture
@@ -583,6 +613,7 @@ impl<'a> Picture<'a> {
                 class: "node output".into(),
                 title: "the output".into(),
                 cluster: None,
+                node: None,
             });
             let value = self.numbers.format(output.data);
             let grad = show_grad.then(|| self.numbers.format(output.grad));
@@ -599,6 +630,8 @@ impl<'a> Picture<'a> {
                 grad,
                 count: 1,
                 name: format!("e{}-out", nodes[from].name),
+                producers: vec![output.id],
+                consumers: Vec::new(),
             });
         }
         let legend = if self.options.legend_drawn() && !lecture {
@@ -609,12 +642,22 @@ impl<'a> Picture<'a> {
         } else {
             Vec::new()
         };
+        let element_of = self
+            .shown
+            .iter()
+            .map(|shown| {
+                shown
+                    .and_then(|s| value_shape.get(&s))
+                    .map(|&k| nodes[k].name.clone())
+            })
+            .collect();
         Ok(Drawing {
             rankdir: self.options.rankdir_value(),
             nodes,
             edges,
             clusters,
             legend,
+            element_of,
         })
     }
 
@@ -646,16 +689,19 @@ impl<'a> Picture<'a> {
                     .map(|l| clean(l, MAX_LABEL_CHARS))
                     .unwrap_or_default(),
                 grad: false,
+                data: false,
             },
             Field {
                 text: format!("data {}", self.numbers.format(node.data)),
                 grad: false,
+                data: true,
             },
         ];
         if self.options.shows_grad() && !node.constant {
             fields.push(Field {
                 text: format!("grad {}", self.numbers.format(node.grad)),
                 grad: true,
+                data: false,
             });
         }
         Shape {
@@ -672,6 +718,7 @@ impl<'a> Picture<'a> {
             ),
             title: self.title(node),
             cluster,
+            node: Some(node.id),
         }
     }
 
@@ -703,6 +750,7 @@ impl<'a> Picture<'a> {
             class,
             title: self.title(node),
             cluster,
+            node: Some(node.id),
         }
     }
 
@@ -740,6 +788,7 @@ impl<'a> Picture<'a> {
                 MAX_LABEL_CHARS,
             ),
             grad: false,
+            data: false,
         }];
         let shown_outputs = outputs.len().min(4);
         for out in &outputs[..shown_outputs] {
@@ -754,11 +803,13 @@ impl<'a> Picture<'a> {
             fields.push(Field {
                 text: format!("{name}data {}", self.numbers.format(out.data)),
                 grad: false,
+                data: true,
             });
             if self.options.shows_grad() && out.requires_grad {
                 fields.push(Field {
                     text: format!("grad {}", self.numbers.format(out.grad)),
                     grad: true,
+                    data: false,
                 });
             }
         }
@@ -766,6 +817,7 @@ impl<'a> Picture<'a> {
             fields.push(Field {
                 text: format!("+ {} outputs", outputs.len() - shown_outputs),
                 grad: false,
+                data: false,
             });
         }
         Shape {
@@ -778,6 +830,7 @@ impl<'a> Picture<'a> {
                 clean(scope, MAX_TITLE_CHARS)
             ),
             cluster,
+            node: None,
         }
     }
 }

@@ -29,11 +29,13 @@
 
 mod dot;
 mod drawing;
+mod explorer;
 mod layout;
 mod notebook;
 mod picture;
 mod render;
 mod svg;
+mod trace;
 mod view;
 
 pub use dot::{
@@ -41,8 +43,11 @@ pub use dot::{
     Renderer, Style,
 };
 pub use drawing::MAX_LABEL_CHARS;
+pub use explorer::ExplorerOptions;
+pub use picture::Html;
 pub use picture::Svg;
 pub use svg::graphviz_installed;
+pub use trace::{BackwardStep, ForwardStep, Share, Step, Trace};
 pub use view::{Graph, GraphNode};
 
 use thiserror::Error;
@@ -87,6 +92,12 @@ pub enum GraphError {
         /// Nodes in the graph.
         nodes: usize,
     },
+    /// An explorer's learning rate is not a finite number above 0.
+    #[error(
+        "the explorer's learning rate must be a finite number above 0, not {0}; \
+         the lecture uses 0.01 to 0.1"
+    )]
+    LearningRate(String),
     /// Graphviz's `dot` program was asked for but is not installed.
     #[error(
         "Graphviz's `dot` program was not found on PATH; install Graphviz \

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use unicode_width::UnicodeWidthStr;
 
 use super::dot::{FONT_FAMILIES, RankDir, cluster_fill};
-use super::drawing::{Arrow, Drawing, ShapeKind};
+use super::drawing::{Arrow, Drawing, Field, ShapeKind};
 use super::layout::{self, Extent, Placed, Point, Problem};
 
 /// Font sizes of node text and of edge labels, in pixels.
@@ -260,7 +260,7 @@ fn write_svg(drawing: &Drawing, sizes: &[(f64, f64, Vec<f64>)], placed: &Placed)
                             y + h
                         );
                     }
-                    let class = if field.grad { GRAD } else { "" };
+                    let class = field_class(field);
                     text_block(&mut svg, &field.text, at + widths[k] / 2.0, cy, class);
                     at += widths[k];
                 }
@@ -279,7 +279,7 @@ fn write_svg(drawing: &Drawing, sizes: &[(f64, f64, Vec<f64>)], placed: &Placed)
                             x + w
                         );
                     }
-                    let class = if field.grad { GRAD } else { "" };
+                    let class = field_class(field);
                     text_block(&mut svg, &field.text, cx, at + widths[k] / 2.0, class);
                     at += widths[k];
                 }
@@ -299,7 +299,15 @@ fn write_svg(drawing: &Drawing, sizes: &[(f64, f64, Vec<f64>)], placed: &Placed)
                 );
                 text_block(&mut svg, text, cx, cy, "");
             }
-            ShapeKind::Text(text) => text_block(&mut svg, text, cx, cy, ""),
+            ShapeKind::Text(text) => {
+                // An invisible box, so that the text's node can be pointed
+                // at (text itself takes no pointer events).
+                let _ = write!(
+                    svg,
+                    r#"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" fill="white" fill-opacity="0"/>"#
+                );
+                text_block(&mut svg, text, cx, cy, "");
+            }
             ShapeKind::Note(text) => {
                 let _ = write!(
                     svg,
@@ -334,6 +342,17 @@ fn write_svg(drawing: &Drawing, sizes: &[(f64, f64, Vec<f64>)], placed: &Placed)
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// A record field's attributes: gradients red and marked, values marked.
+fn field_class(field: &Field) -> &'static str {
+    if field.grad {
+        GRAD
+    } else if field.data {
+        r#" class="data""#
+    } else {
+        ""
+    }
 }
 
 /// Centred text, one `<tspan>` per line.

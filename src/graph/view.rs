@@ -155,6 +155,13 @@ impl Graph {
         Graph { nodes }
     }
 
+    /// Sets every node's gradient (by id), as a trace computed them.
+    pub(crate) fn set_grads(&mut self, grads: &[f64]) {
+        for (node, &grad) in self.nodes.iter_mut().zip(grads) {
+            node.grad = grad;
+        }
+    }
+
     /// The nodes, in topological order (a node's index is its id).
     pub fn nodes(&self) -> &[GraphNode] {
         &self.nodes

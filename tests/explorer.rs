@@ -1,0 +1,244 @@
+//! Stepping through backprop: the trace against the lecture's numbers, the
+//! explorer page (self-contained, typed errors), and the page driven in a
+//! real browser (`scripts/browser-test`: the system's chromium through
+//! Playwright), checked against the engine.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use chainrule::Value;
+use chainrule::graph::{DotOptions, ExplorerOptions, GraphError, NumberFormat, Step};
+use chainrule::nn::{Activation, Mlp};
+use rand::SeedableRng;
+
+/// The lecture's apple shopping: 2 apples at 100, 10% tax.
+fn apple() -> (Value, [Value; 4]) {
+    let apple = Value::new(100.0).with_label("apple price");
+    let count = Value::new(2.0).with_label("apple count");
+    let tax = Value::new(1.1).with_label("tax");
+    let apples = (&apple * &count).with_label("apples");
+    let price = (&apples * &tax).with_label("price");
+    (price, [apple, count, tax, apples])
+}
+
+#[test]
+fn the_trace_steps_through_the_lectures_apple() {
+    let (price, _) = apple();
+    let trace = price.backward_trace();
+    let graph = price.graph();
+    let name = |id: usize| graph.nodes()[id].label.clone().unwrap_or_default();
+    let forward: Vec<(String, f64)> = trace.forward().map(|f| (name(f.node), f.value)).collect();
+    assert_eq!(forward[0], ("apples".into(), 200.0));
+    assert_eq!(forward[1].0, "price");
+    assert!((forward[1].1 - 220.0).abs() < 1e-12);
+    // Backward, from the output: the slides' 1, then 1.1 and 200, then 2.2
+    // and 110.
+    let backward: Vec<_> = trace.backward().collect();
+    assert_eq!(backward.len(), 2);
+    assert_eq!(
+        (name(backward[0].node).as_str(), backward[0].upstream),
+        ("price", 1.0)
+    );
+    let shares: Vec<(String, f64)> = backward
+        .iter()
+        .flat_map(|b| b.shares.iter().map(|s| (name(s.operand), s.contribution)))
+        .collect();
+    let expected = [
+        ("apples", 1.1),
+        ("tax", 200.0),
+        ("apple price", 2.2),
+        ("apple count", 110.0),
+    ];
+    for ((got, value), (want, slide)) in shares.iter().zip(expected) {
+        assert_eq!(got, want);
+        assert!(
+            (value - slide).abs() < 1e-9,
+            "{got}: {value} vs the slides' {slide}"
+        );
+    }
+    // Forward steps come first.
+    let first_backward = trace
+        .steps()
+        .iter()
+        .position(|s| matches!(s, Step::Backward(_)))
+        .unwrap();
+    assert_eq!(first_backward, 2);
+}
+
+#[test]
+fn a_fan_in_shows_as_a_running_sum() {
+    // y = x·x + x: x's gradient 2x + 1 = 7 at x = 3, arriving in three
+    // shares.
+    let x = Value::new(3.0).with_label("x");
+    let y = (&x * &x + &x).with_label("y");
+    let trace = y.backward_trace();
+    let graph = y.graph();
+    let id = graph.find("x").unwrap();
+    let running: Vec<f64> = trace
+        .backward()
+        .flat_map(|b| b.shares.iter())
+        .filter(|s| s.operand == id)
+        .map(|s| s.grad_after)
+        .collect();
+    assert_eq!(running, vec![1.0, 4.0, 7.0]);
+    assert_eq!(trace.grad(id), 7.0);
+}
+
+#[test]
+fn the_explorer_is_one_self_contained_document() {
+    let (price, _) = apple();
+    let html = price.explorer().unwrap();
+    for hook in [
+        r#"id="step-text""#,
+        r#"id="step-counter""#,
+        "<noscript>",
+        "<svg",
+    ] {
+        assert!(html.contains(hook), "{hook}");
+    }
+    // Nothing fetched: no external script, style sheet, font or image.
+    for fetch in ["src=", "href=", "url(", "@import", "<link", "<iframe"] {
+        assert!(!html.contains(fetch), "{fetch}");
+    }
+    let http: Vec<_> = html.match_indices("http").collect();
+    assert!(
+        html.matches("http").count() == html.matches("http://www.w3.org/2000/svg").count(),
+        "only the SVG namespace names a URL: {http:?}"
+    );
+    // The picture inside is well-formed XML.
+    let start = html.find("<svg").unwrap();
+    let end = html.rfind("</svg>").unwrap() + "</svg>".len();
+    roxmltree::Document::parse(&html[start..end]).expect("the SVG parses");
+    // Without scripts the picture shows the end state: every gradient.
+    for grad in ["2.2", "110", "200", "1.1"] {
+        assert!(
+            html[start..end].contains(&format!(">{grad}</text>")),
+            "{grad}"
+        );
+    }
+}
+
+#[test]
+fn bad_learning_rates_are_typed_errors() {
+    let (price, _) = apple();
+    let graph = price.graph();
+    for eta in [0.0, -0.1, f64::NAN, f64::INFINITY] {
+        let error = graph
+            .explorer(&ExplorerOptions::new().learning_rate(eta))
+            .unwrap_err();
+        assert!(matches!(error, GraphError::LearningRate(_)), "{eta}");
+        assert!(error.to_string().contains("finite number above 0"));
+    }
+    let html = graph
+        .explorer(&ExplorerOptions::new().learning_rate(0.01))
+        .unwrap();
+    // The lecture's update: 100 − 0.01 × 2.2 = 99.978.
+    assert!(html.contains("100 \u{2212} 0.01 \u{d7} 2.2 = 99.978"));
+}
+
+#[test]
+fn an_mlp_samples_explorer_is_grouped_and_bounded() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let mlp = Mlp::new(&[2, 4, 4, 1], Activation::Relu, &mut rng).unwrap();
+    let x = [Value::new(1.0), Value::new(-0.5)];
+    let loss = (&mlp.forward(&x).unwrap()[0] - 1.0).powf(2.0);
+    let options = DotOptions::lecture()
+        .expand_fused(true)
+        .hide_constants(true);
+    let html = loss
+        .graph()
+        .explorer(&ExplorerOptions::new().picture(options))
+        .unwrap();
+    assert!(html.contains(r#"class="cluster""#));
+    assert!(html.len() < 2_000_000, "{} bytes", html.len());
+    // Beyond the node limit: the picture's typed error.
+    let mut y = Value::new(1.0);
+    for _ in 0..600 {
+        y = &y * 1.0;
+    }
+    assert!(matches!(
+        y.explorer().unwrap_err(),
+        GraphError::TooManyNodes { .. }
+    ));
+}
+
+#[test]
+fn the_explorer_works_in_a_real_browser() {
+    let (price, [apple_price, count, tax, apples]) = apple();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("explorer");
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("apple-explorer.html");
+    // The page the apple example writes.
+    price
+        .graph()
+        .explorer(
+            &ExplorerOptions::new()
+                .picture(DotOptions::new().style(chainrule::graph::Style::Lecture)),
+        )
+        .unwrap()
+        .save(&page)
+        .unwrap();
+    // What the browser must show: the engine's numbers, from backward.
+    price.backward();
+    let f = |x: f64| NumberFormat::Short(4).format(x);
+    let grads = serde_json::json!({
+        "apple price": f(apple_price.grad()),
+        "apple count": f(count.grad()),
+        "tax": f(tax.grad()),
+        "apples": f(apples.grad()),
+    });
+    let final_grads = [
+        price.grad(),
+        apples.grad(),
+        tax.grad(),
+        apple_price.grad(),
+        count.grad(),
+    ]
+    .map(f);
+    let expect = serde_json::json!({
+        "steps": 4,
+        "forward": 2,
+        "output": f(price.data()),
+        "grads": grads,
+        "final_grads": final_grads,
+        "exercise": {"step": 4, "operand": "apple price", "right": "2.2", "wrong": "2.3"},
+        // Backward's first step gives apples and tax their gradients, the
+        // second the apple price and count.
+        "step_numbers": {
+            "3": [f(apples.grad()), f(tax.grad())],
+            "4": [f(apple_price.grad()), f(count.grad())],
+        },
+    });
+    let expect_path = dir.join("expect.json");
+    std::fs::write(&expect_path, expect.to_string()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/browser-test");
+    let start = Instant::now();
+    let output = Command::new(script)
+        .arg(&page)
+        .arg(&expect_path)
+        .arg(&dir)
+        .output()
+        .expect("run scripts/browser-test");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.code() == Some(77) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have a browser: {said}"
+        );
+        eprintln!("skipped: no browser installed ({})", said.trim());
+        return;
+    }
+    assert!(output.status.success(), "browser test failed:\n{said}");
+    eprintln!(
+        "browser test: {} ({:.1} s with setup); screenshots in {}",
+        said.trim(),
+        start.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    assert!(dir.join("explorer-backward.png").exists());
+}
