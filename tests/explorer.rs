@@ -120,6 +120,30 @@ fn the_explorer_is_one_self_contained_document() {
 }
 
 #[test]
+fn hostile_labels_and_tiny_graphs_make_working_pages() {
+    // A label that would end the page's script, or start one.
+    let x = Value::new(2.0).with_label("</script><script>alert(1)</script>");
+    let y = (&x * &x).with_label("y & <b>");
+    let html = y.explorer().unwrap();
+    assert_eq!(html.matches("<script").count(), 2, "the data and the code");
+    assert_eq!(html.matches("</script>").count(), 2);
+    let start = html.find("<svg").unwrap();
+    let end = html.rfind("</svg>").unwrap() + "</svg>".len();
+    roxmltree::Document::parse(&html[start..end]).expect("the SVG parses");
+    // One leaf: no gate, no step but the start; constants: nothing flows.
+    let leaf = Value::new(1.0).with_label("x");
+    assert!(leaf.explorer().unwrap().contains("step-text"));
+    assert_eq!(leaf.backward_trace().steps().len(), 0);
+    let c = Value::constant(3.0) * 2.0;
+    let trace = c.backward_trace();
+    assert_eq!(trace.backward().count(), 0);
+    assert!(c.explorer().is_ok());
+    // Non-finite numbers are written, not a broken page.
+    let n = Value::new(f64::NAN) * 2.0;
+    assert!(n.explorer().unwrap().contains("NaN"));
+}
+
+#[test]
 fn bad_learning_rates_are_typed_errors() {
     let (price, _) = apple();
     let graph = price.graph();

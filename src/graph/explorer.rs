@@ -189,8 +189,6 @@ impl Graph {
         } else {
             (self.clone(), picture.focus_id())
         };
-        let trace = graph.trace();
-        graph.set_grads(trace.grads());
         let mut drawn = picture
             .clone()
             .expand_fused(false)
@@ -198,6 +196,10 @@ impl Graph {
         if let Some(id) = focus {
             drawn = drawn.focus(id);
         }
+        // The limits first: a graph too large to draw is not traced.
+        graph.drawing(&drawn)?;
+        let trace = graph.trace();
+        graph.set_grads(trace.grads());
         let drawing = graph.drawing(&drawn)?;
         let svg = render(&drawing);
         let numbers = drawn.numbers();
@@ -571,11 +573,12 @@ fn html_text(text: &str) -> String {
 
 /// The whole page.
 fn page(id: &str, graph: &Graph, svg: &str, data: &Data) -> String {
-    // JSON inside a script element: `</` would end it, so it is escaped
-    // (`<\/` is the same string in JSON).
+    // JSON inside a script element: no `<` at all (`</script>` would end
+    // it, `<!--` change how it is read), written `\u003c` (the same string
+    // in JSON).
     let json = serde_json::to_string(data)
         .unwrap_or_else(|_| "{}".into())
-        .replace("</", "<\\/");
+        .replace('<', "\\u003c");
     let title = graph
         .output()
         .and_then(|o| o.label.clone())
