@@ -35,7 +35,10 @@
 //! lecture's losses and [`optim`] SGD and Adam. [`graph`] draws any graph
 //! in micrograd's or the lecture's style, and [`plot`] draws training
 //! curves, decision boundaries and confusion matrices; both give an
-//! [`Svg`] that shows inline in an evcxr notebook.
+//! [`Svg`] that shows inline in an evcxr notebook. [`Value::explorer`]
+//! steps through the forward and backward passes on the picture, one node
+//! at a time, in an [`Html`] page (the steps themselves:
+//! [`Value::backward_trace`]).
 //!
 //! ## Checking gradients
 //!
