@@ -179,6 +179,26 @@ def main():
         page.locator("svg g.node").first.hover()
         check("data" in page.locator("#node-info").inner_text(), "hover names a node's data")
 
+        # Inside a notebook's output (not a page of its own): the page's
+        # keys and URL stay the notebook's; the explorer's own controls
+        # and, once it has the focus, its keys work.
+        inner = open(page_path, encoding="utf-8").read()
+        body = inner[inner.index("<body>") + len("<body>"):inner.rindex("</body>")]
+        notebook = os.path.join(shots, "as-notebook-output.html")
+        with open(notebook, "w", encoding="utf-8") as out:
+            out.write("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+                      "<div class='jp-OutputArea'><p>a cell</p>" + body + "</div></body></html>")
+        page.goto("file://" + notebook + "#cell-7")
+        check(f"step {last} of {last}" in counter(), "a notebook output opens at the end")
+        page.keyboard.press("Home")
+        check(f"step {last} of {last}" in counter(), "the notebook's keys are not taken")
+        check(page.evaluate("window.location.hash") == "#cell-7", "the notebook's URL is left alone")
+        page.click(".cr-first")
+        check(f"step 0 of {last}" in counter(), "buttons work in a notebook")
+        page.focus(".chainrule-explorer")
+        page.keyboard.press("ArrowRight")
+        check(f"step 1 of {last}" in counter(), "keys work once the explorer has the focus")
+
         browser.close()
 
     local = [r for r in requests if not r.startswith("file://")]
