@@ -327,3 +327,27 @@ fn a_collapsed_neuron_shows_its_output_value_and_gradient() {
     }
     assert_eq!(y.graph().nodes().last().unwrap().op, Op::Mul);
 }
+
+#[test]
+fn deeply_nested_groups_are_drawn_four_deep() {
+    // Ten levels of groups: each level pads the picture, so only the first
+    // four are outlined; deeper nodes sit in their ancestor at depth four.
+    let mut scope = String::new();
+    let mut y = Value::new(1.0);
+    for level in 0..10 {
+        if level > 0 {
+            scope.push('/');
+        }
+        scope.push_str(&format!("l{level}"));
+        y = (&y * 1.5).with_group(scope.clone());
+    }
+    y.backward();
+    for renderer in renderers() {
+        let svg = y
+            .graph()
+            .to_svg(&DotOptions::lecture().renderer(renderer))
+            .unwrap();
+        let document = parse(&svg);
+        assert_eq!(groups(&document, "cluster").len(), 4, "{renderer:?}");
+    }
+}

@@ -253,8 +253,9 @@ impl Value {
 
     /// Puts the node in a group, for pictures: a scope whose parts are
     /// separated by `/` (`layer1/neuron3` is inside `layer1`). Pictures
-    /// draw each group as an outlined cluster, and can collapse one into a
-    /// box ([`DotOptions::collapse`](crate::graph::DotOptions::collapse)).
+    /// draw each group as an outlined cluster (nested at most four deep;
+    /// deeper groups are drawn in their ancestor), and can collapse one
+    /// into a box ([`DotOptions::collapse`](crate::graph::DotOptions::collapse)).
     /// [`nn`](crate::nn) groups what it builds by layer and neuron.
     ///
     /// ```

@@ -381,12 +381,12 @@ impl<'a> Picture<'a> {
             match *shown {
                 Shown::Node(id) => {
                     if let Some(group) = &self.node(id).group {
-                        add_with_parents(group);
+                        add_with_parents(drawn_scope(group));
                     }
                 }
                 Shown::Group(k) => {
                     if let Some((parent, _)) = self.collapsed[k].rsplit_once('/') {
-                        add_with_parents(parent);
+                        add_with_parents(drawn_scope(parent));
                     }
                 }
                 Shown::Hidden => {}
@@ -415,8 +415,7 @@ impl<'a> Picture<'a> {
     fn drawing(&self) -> Result<Drawing, GraphError> {
         let clusters = self.clusters();
         let cluster_of = |scope: Option<&str>| -> Option<usize> {
-            let scope = scope?;
-            let scope = clean(scope, MAX_TITLE_CHARS);
+            let scope = clean(drawn_scope(scope?), MAX_TITLE_CHARS);
             clusters.iter().position(|c| c.scope == scope)
         };
         let lecture = self.options.style_value() == Style::Lecture;
@@ -832,6 +831,19 @@ impl<'a> Picture<'a> {
             cluster,
             node: None,
         }
+    }
+}
+
+/// How deep clusters nest in a picture: a group deeper than this is drawn
+/// in its ancestor at this depth (each level pads the picture).
+pub(crate) const MAX_CLUSTER_DEPTH: usize = 4;
+
+/// The part of a group drawn as a cluster: its first
+/// [`MAX_CLUSTER_DEPTH`] parts.
+fn drawn_scope(group: &str) -> &str {
+    match group.match_indices('/').nth(MAX_CLUSTER_DEPTH - 1) {
+        Some((at, _)) => &group[..at],
+        None => group,
     }
 }
 
