@@ -242,21 +242,31 @@ impl Explain<'_> {
         self.numbers.format(x)
     }
 
-    /// A node's name in sentences: its label, or `v{id}`.
+    /// A node's name in sentences: its label (or its gate and id, `relu
+    /// v51`), after its group if it has one (`layer1/neuron2/w1`: every
+    /// neuron has a `w1`).
     fn name(&self, id: usize) -> String {
         let node = &self.graph.nodes()[id];
-        match node.label.as_deref() {
+        let base = match node.label.as_deref() {
             Some(label) if !label.trim().is_empty() => {
                 super::drawing::clean(label, super::drawing::MAX_LABEL_CHARS)
             }
-            _ => format!("v{id}"),
+            _ if node.op == Op::Leaf => format!("v{id}"),
+            _ => format!("{} v{id}", words(node).english),
+        };
+        match node.group.as_deref() {
+            Some(group) => format!(
+                "{}/{base}",
+                super::drawing::clean(group, super::drawing::MAX_LABEL_CHARS)
+            ),
+            None => base,
         }
     }
 
-    /// `∂name`, with parentheses around a name with spaces.
+    /// `∂name`, with parentheses around a name with spaces or `/`.
     fn d(&self, id: usize) -> String {
         let name = self.name(id);
-        if name.contains(char::is_whitespace) {
+        if name.contains(|c: char| c.is_whitespace() || c == '/') {
             format!("\u{2202}({name})")
         } else {
             format!("\u{2202}{name}")
@@ -650,8 +660,20 @@ const JS: &str = r##"(function () {
   var steps = data.steps, last = steps.length - 1;
   var svg = root.querySelector("svg");
   function q(sel) { return root.querySelector(sel); }
-  function byId(id) { return svg.querySelector('[id="' + id + '"]'); }
+  // Elements by id, looked up once: ids repeat across explorers in one
+  // notebook page, so the search stays inside this picture.
+  var found = {};
+  svg.querySelectorAll("[id]").forEach(function (el) {
+    if (!(el.id in found)) { found[el.id] = el; }
+  });
+  function byId(id) { return found[id] || null; }
+  // Each reveal's texts, looked up once.
+  data.reveal.forEach(function (r) {
+    var el = byId(r.el);
+    r.texts = el ? Array.prototype.slice.call(el.querySelectorAll("." + r.cls)) : [];
+  });
   var state = { step: last, exercise: false, timer: null, solved: {} };
+  var active = [];
   var slider = q(".cr-slider"), counter = q(".cr-counter"), text = q(".cr-text");
   var exercise = q(".cr-exercise"), questions = q(".cr-questions"), feedback = q(".cr-feedback");
   var mode = q(".cr-mode"), play = q(".cr-play");
@@ -673,15 +695,14 @@ const JS: &str = r##"(function () {
   function render() {
     var s = state.step, step = steps[s];
     data.reveal.forEach(function (r) {
-      var el = byId(r.el);
-      if (!el) { return; }
       var show = s >= r.at && !(r.cls === "grad" && r.at === s && hidden(s));
-      el.querySelectorAll("." + r.cls).forEach(function (t) { t.style.visibility = show ? "" : "hidden"; });
+      r.texts.forEach(function (t) { t.style.visibility = show ? "" : "hidden"; });
     });
-    svg.querySelectorAll(".active").forEach(function (e) { e.classList.remove("active"); });
+    active.forEach(function (e) { e.classList.remove("active"); });
+    active = [];
     step.elements.concat(step.edges).forEach(function (id) {
       var el = byId(id);
-      if (el) { el.classList.add("active"); }
+      if (el) { el.classList.add("active"); active.push(el); }
     });
     text.textContent = hidden(s) ? step.ask : step.text;
     counter.textContent = "step " + s + " of " + last + " \u00B7 " + phase(s);
