@@ -79,7 +79,9 @@ impl NumberFormat {
 /// Which program turns a graph into SVG.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum Renderer {
-    /// Graphviz's `dot` when it is on `PATH`, otherwise the pure-Rust one.
+    /// Graphviz's `dot` when it is on `PATH` and the picture has no groups
+    /// (Graphviz stacks clusters; a network's layers read better side by
+    /// side), otherwise the pure-Rust one.
     #[default]
     Auto,
     /// Graphviz's `dot` program (Debian package `graphviz`).
@@ -357,9 +359,13 @@ impl Graph {
     /// the options' limits; [`GraphError::NoSuchNode`] for a focus outside
     /// the graph.
     pub fn to_dot(&self, options: &DotOptions) -> Result<String, GraphError> {
-        let drawing = self.drawing(options)?;
-        Ok(dot_graph(&drawing).print(&mut PrinterContext::default()))
+        Ok(dot_text(&self.drawing(options)?))
     }
+}
+
+/// A drawing in the DOT language.
+pub(crate) fn dot_text(drawing: &Drawing) -> String {
+    dot_graph(drawing).print(&mut PrinterContext::default())
 }
 
 /// Quotes `text` as a DOT string (see [`escape`]).

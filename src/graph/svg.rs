@@ -7,7 +7,8 @@ use std::path::Path;
 use graphviz_rust::cmd::{CommandArg, Format};
 
 use super::GraphError;
-use super::dot::{DotOptions, Renderer};
+use super::dot::{DotOptions, Renderer, dot_text};
+use super::drawing::Drawing;
 use super::picture::Svg;
 use super::render::render;
 use super::view::Graph;
@@ -15,9 +16,9 @@ use super::view::Graph;
 impl Graph {
     /// The graph drawn as SVG, by the renderer the options choose
     /// ([`Renderer::Auto`] by default: Graphviz's `dot` when it is on
-    /// `PATH`, otherwise chainrule's own layered layout). The [`Svg`] reads
-    /// as a `&str`, shows inline in a notebook, and shrinks to fit the
-    /// width it is shown in.
+    /// `PATH` and the picture has no groups, otherwise chainrule's own
+    /// layered layout). The [`Svg`] reads as a `&str`, shows inline in a
+    /// notebook, and shrinks to fit the width it is shown in.
     ///
     /// ```
     /// use chainrule::Value;
@@ -40,22 +41,28 @@ impl Graph {
     /// for and `dot` is not installed; [`GraphError::GraphvizFailed`] when
     /// `dot` fails.
     pub fn to_svg(&self, options: &DotOptions) -> Result<Svg, GraphError> {
+        let drawing = self.drawing(options)?;
         let text = match options.renderer_choice() {
-            Renderer::Graphviz => self.svg_by_graphviz(options)?,
-            Renderer::PureRust => render(&self.drawing(options)?),
-            Renderer::Auto if graphviz_installed() => self.svg_by_graphviz(options)?,
-            Renderer::Auto => render(&self.drawing(options)?),
+            Renderer::Graphviz => svg_by_graphviz(&drawing)?,
+            Renderer::PureRust => render(&drawing),
+            // Graphviz stacks clusters and bundles the edges between them;
+            // our layout keeps a network's layers side by side.
+            Renderer::Auto if drawing.clusters.is_empty() && graphviz_installed() => {
+                svg_by_graphviz(&drawing)?
+            }
+            Renderer::Auto => render(&drawing),
         };
         Ok(Svg::from(text))
     }
+}
 
-    fn svg_by_graphviz(&self, options: &DotOptions) -> Result<String, GraphError> {
-        let dot = self.to_dot(options)?;
-        match graphviz_rust::exec_dot(dot, vec![CommandArg::Format(Format::Svg)]) {
-            Ok(bytes) => Ok(fit_width(&String::from_utf8_lossy(&bytes))),
-            Err(error) if error.kind() == ErrorKind::NotFound => Err(GraphError::GraphvizMissing),
-            Err(error) => Err(GraphError::GraphvizFailed(error.to_string())),
-        }
+/// Runs Graphviz's `dot` on a drawing.
+fn svg_by_graphviz(drawing: &Drawing) -> Result<String, GraphError> {
+    let dot = dot_text(drawing);
+    match graphviz_rust::exec_dot(dot, vec![CommandArg::Format(Format::Svg)]) {
+        Ok(bytes) => Ok(fit_width(&String::from_utf8_lossy(&bytes))),
+        Err(error) if error.kind() == ErrorKind::NotFound => Err(GraphError::GraphvizMissing),
+        Err(error) => Err(GraphError::GraphvizFailed(error.to_string())),
     }
 }
 
