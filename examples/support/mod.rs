@@ -203,7 +203,7 @@ pub fn draw(dir: &Path, name: &str, value: &Value, options: &DotOptions) {
 /// Says where the pictures went and which renderer drew them.
 pub fn report(dir: &Path) {
     let renderer = if graphviz_installed() {
-        "Graphviz"
+        "Graphviz; grouped ones by chainrule's layout"
     } else {
         "chainrule's pure-Rust renderer"
     };
