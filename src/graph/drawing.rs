@@ -10,8 +10,8 @@ use super::dot::{DotOptions, NumberFormat, RankDir, Style};
 use super::view::{Graph, GraphNode};
 use crate::Op;
 
-/// Most characters of a label drawn; longer labels end in `…` (the whole
-/// label stays in the node's tooltip up to [`MAX_TITLE_CHARS`]).
+/// Most characters of a label drawn; longer labels end in `…` (the
+/// node's tooltip keeps up to 400).
 pub const MAX_LABEL_CHARS: usize = 60;
 
 /// Most characters of a tooltip.
