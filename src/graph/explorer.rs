@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::GraphError;
 use super::dot::{DotOptions, NumberFormat, Renderer};
 use super::picture::Html;
-use super::render::render;
+use super::render::{render, xml};
 use super::trace::{BackwardStep, ForwardStep, Step, Trace};
 use super::view::{Graph, GraphNode};
 use crate::{Op, Value};
@@ -565,22 +565,6 @@ impl Explain<'_> {
     }
 }
 
-/// Escapes text for HTML content.
-fn html_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if super::drawing::xml_forbids(c) => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The whole page.
 fn page(id: &str, graph: &Graph, svg: &str, data: &Data) -> String {
     // JSON inside a script element: no `<` at all (`</script>` would end
@@ -623,7 +607,7 @@ fn page(id: &str, graph: &Graph, svg: &str, data: &Data) -> String {
 </div>
 </body></html>
 "#,
-        title = html_text(&title),
+        title = xml(&title),
         css = CSS,
         js = JS.replace("ROOT_ID", id),
     )

@@ -593,6 +593,16 @@ fn crossings(g: &Layered) -> u64 {
     total
 }
 
+/// The room a cluster's title takes on the order axis: above its contents
+/// when drawn left to right; top to bottom it takes room on the rank axis
+/// instead.
+fn title_across(rankdir: RankDir) -> f64 {
+    match rankdir {
+        RankDir::LeftRight => CLUSTER_TITLE,
+        RankDir::TopBottom => 0.0,
+    }
+}
+
 /// The least distance between the lines of neighbours `a` then `b` in a
 /// rank: their extents, a gap, and the padding of every cluster boundary
 /// between them.
@@ -606,11 +616,7 @@ fn separation(g: &Layered, a: usize, b: usize, rankdir: RankDir) -> f64 {
     let (pa, pb) = (&g.paths[a], &g.paths[b]);
     let shared = pa.iter().zip(pb).take_while(|(x, y)| x == y).count();
     let closing = (pa.len() - shared) as f64 * CLUSTER_PAD;
-    let title = match rankdir {
-        RankDir::LeftRight => CLUSTER_TITLE,
-        RankDir::TopBottom => 0.0,
-    };
-    let opening = (pb.len() - shared) as f64 * (CLUSTER_PAD + title);
+    let opening = (pb.len() - shared) as f64 * (CLUSTER_PAD + title_across(rankdir));
     sa.ext.after + sb.ext.before + gap + closing + opening
 }
 
@@ -750,10 +756,7 @@ fn members(g: &Layered, c: usize) -> impl Iterator<Item = usize> + '_ {
 fn cluster_span(g: &Layered, c: usize, depth_of: &[usize], rankdir: RankDir) -> Option<(f64, f64)> {
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
-    let title = match rankdir {
-        RankDir::LeftRight => CLUSTER_TITLE,
-        RankDir::TopBottom => 0.0,
-    };
+    let title = title_across(rankdir);
     for i in members(g, c) {
         let path = &g.paths[i];
         // Levels between this cluster and the slot, each padded.
@@ -893,12 +896,10 @@ fn place(g: &Layered, problem: &Problem, clusters: bool) -> Placed {
         .map(|c| path_of(parents, Some(c)).len() - 1)
         .collect();
     let max_depth = depth_of.iter().map(|d| d + 1).max().unwrap_or(0) as f64;
-    let title_along = match rankdir {
-        RankDir::LeftRight => 0.0,
-        RankDir::TopBottom => CLUSTER_TITLE,
-    };
+    let title_along = CLUSTER_TITLE - title_across(rankdir);
     // Clusters' padding on the rank axis must fit in the gaps.
-    let gap = RANK_GAP.max(2.0 * max_depth * CLUSTER_PAD + title_along + 6.0);
+    // Every level's title (top to bottom) and padding fit in the gaps.
+    let gap = RANK_GAP.max(max_depth * (2.0 * CLUSTER_PAD + title_along) + 6.0);
     let thickness: Vec<f64> = g
         .ranks
         .iter()
@@ -927,7 +928,7 @@ fn place(g: &Layered, problem: &Problem, clusters: bool) -> Placed {
         for i in members(g, c) {
             let r = g.slots[i].rank;
             let inner = (g.paths[i].len() - 1 - depth_of[c] + 1) as f64;
-            rlo = rlo.min(centre[r] - thickness[r] / 2.0 - inner * CLUSTER_PAD - title_along);
+            rlo = rlo.min(centre[r] - thickness[r] / 2.0 - inner * (CLUSTER_PAD + title_along));
             rhi = rhi.max(centre[r] + thickness[r] / 2.0 + inner * CLUSTER_PAD);
         }
         *outline = Some((rlo, rhi, olo, ohi));

@@ -38,8 +38,8 @@ fn lines(text: &str) -> usize {
     text.split('\n').count().max(1)
 }
 
-/// Escapes text for XML content and attribute values.
-fn xml(text: &str) -> String {
+/// Escapes text for XML (and HTML) content and attribute values.
+pub(crate) fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
