@@ -864,20 +864,12 @@ fn gate_symbol(node: &GraphNode) -> &'static str {
     }
 }
 
-/// A node's operation in words.
+/// A node's operation in words: `Op::name`, with a relu and a constant
+/// told apart.
 fn op_name(node: &GraphNode) -> &'static str {
     match node.op {
         Op::Leaf if node.constant => "constant",
-        Op::Leaf => "leaf",
-        Op::Add => "add",
-        Op::Mul => "mul",
         Op::Max if node.operands.len() == 1 => "relu",
-        Op::Max => "max",
-        Op::Exp => "exp",
-        Op::Log => "log",
-        Op::Pow => "pow",
-        Op::Sum => "sum",
-        Op::Dot => "dot",
-        Op::DotConst => "dot (constant inputs)",
+        op => op.name(),
     }
 }

@@ -1127,26 +1127,8 @@ mod tests {
         a.0 < b.2 - 0.01 && b.0 < a.2 - 0.01 && a.1 < b.3 - 0.01 && b.1 < a.3 - 0.01
     }
 
-    fn node_box(p: &Problem, placed: &Placed, v: usize) -> Boxed {
-        let (x, y) = placed.nodes[v];
-        let e = p.nodes[v];
-        match p.rankdir {
-            RankDir::LeftRight => (
-                x - e.along / 2.0,
-                y - e.before,
-                x + e.along / 2.0,
-                y + e.after,
-            ),
-            RankDir::TopBottom => (
-                x - e.before,
-                y - e.along / 2.0,
-                x + e.after,
-                y + e.along / 2.0,
-            ),
-        }
-    }
-
-    fn label_box(p: &Problem, point: Point, e: Extent) -> Boxed {
+    /// The box of extent `e` whose line passes through `point`.
+    fn boxed(p: &Problem, point: Point, e: Extent) -> Boxed {
         let (x, y) = point;
         match p.rankdir {
             RankDir::LeftRight => (
@@ -1181,12 +1163,12 @@ mod tests {
         fn nothing_overlaps(p in problem()) {
             let placed = layout(&p);
             let n = p.nodes.len();
-            let nodes: Vec<Boxed> = (0..n).map(|v| node_box(&p, &placed, v)).collect();
+            let nodes: Vec<Boxed> = (0..n).map(|v| boxed(&p, placed.nodes[v], p.nodes[v])).collect();
             let labels: Vec<Boxed> = p
                 .edges
                 .iter()
                 .zip(&placed.labels)
-                .filter_map(|((_, _, e), at)| Some(label_box(&p, (*at)?, (*e)?)))
+                .filter_map(|((_, _, e), at)| Some(boxed(&p, (*at)?, (*e)?)))
                 .collect();
             prop_assert_eq!(labels.len(), p.edges.iter().filter(|e| e.2.is_some()).count());
             for i in 0..n {

@@ -247,42 +247,10 @@ fn write_svg(drawing: &Drawing, sizes: &[(f64, f64, Vec<f64>)], placed: &Placed)
         let fill = shape.fill.unwrap_or("white");
         match &shape.kind {
             ShapeKind::Record(fields) => {
-                let _ = write!(
-                    svg,
-                    r#"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" fill="{fill}" stroke="black"/>"#
-                );
-                let mut at = x;
-                for (k, field) in fields.iter().enumerate() {
-                    if k > 0 {
-                        let _ = write!(
-                            svg,
-                            r#"<line x1="{at:.1}" y1="{y:.1}" x2="{at:.1}" y2="{:.1}" stroke="black"/>"#,
-                            y + h
-                        );
-                    }
-                    let class = field_class(field);
-                    text_block(&mut svg, &field.text, at + widths[k] / 2.0, cy, class);
-                    at += widths[k];
-                }
+                field_box(&mut svg, fields, widths, (x, y, *w, *h), true, fill);
             }
             ShapeKind::Stack(fields) => {
-                let _ = write!(
-                    svg,
-                    r#"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" fill="{fill}" stroke="black"/>"#
-                );
-                let mut at = y;
-                for (k, field) in fields.iter().enumerate() {
-                    if k > 0 {
-                        let _ = write!(
-                            svg,
-                            r#"<line x1="{x:.1}" y1="{at:.1}" x2="{:.1}" y2="{at:.1}" stroke="black"/>"#,
-                            x + w
-                        );
-                    }
-                    let class = field_class(field);
-                    text_block(&mut svg, &field.text, cx, at + widths[k] / 2.0, class);
-                    at += widths[k];
-                }
+                field_box(&mut svg, fields, widths, (x, y, *w, *h), false, fill);
             }
             ShapeKind::Gate(text) => {
                 let _ = write!(
@@ -342,6 +310,44 @@ fn write_svg(drawing: &Drawing, sizes: &[(f64, f64, Vec<f64>)], placed: &Placed)
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// A box of fields, side by side (`across`) or one above the other, each
+/// `sizes[k]` wide (or high), divided by lines.
+fn field_box(
+    svg: &mut String,
+    fields: &[Field],
+    sizes: &[f64],
+    (x, y, w, h): (f64, f64, f64, f64),
+    across: bool,
+    fill: &str,
+) {
+    let _ = write!(
+        svg,
+        r#"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" fill="{fill}" stroke="black"/>"#
+    );
+    let mut at = if across { x } else { y };
+    for (k, field) in fields.iter().enumerate() {
+        if k > 0 {
+            let (x1, y1, x2, y2) = if across {
+                (at, y, at, y + h)
+            } else {
+                (x, at, x + w, at)
+            };
+            let _ = write!(
+                svg,
+                r#"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="black"/>"#
+            );
+        }
+        let middle = at + sizes[k] / 2.0;
+        let (cx, cy) = if across {
+            (middle, y + h / 2.0)
+        } else {
+            (x + w / 2.0, middle)
+        };
+        text_block(svg, &field.text, cx, cy, field_class(field));
+        at += sizes[k];
+    }
 }
 
 /// A record field's attributes: gradients red and marked, values marked.
