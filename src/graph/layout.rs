@@ -1078,15 +1078,15 @@ mod tests {
     use proptest::prelude::*;
 
     /// A random drawing: `n` boxes, edges from lower to higher indices,
-    /// some labelled, boxes in up to 4 clusters (two nested in the first).
+    /// some labelled, boxes in up to 6 clusters nested up to three deep.
     fn problem() -> impl Strategy<Value = Problem> {
-        (2usize..30, any::<bool>()).prop_flat_map(|(n, top_bottom)| {
+        (2usize..40, any::<bool>()).prop_flat_map(|(n, top_bottom)| {
             let sizes = prop::collection::vec((10.0f64..120.0, 10.0f64..40.0), n);
             let edges = prop::collection::vec(
                 (0..n, 0..n, prop::option::of((4.0f64..60.0, 3.0f64..15.0))),
                 0..3 * n,
             );
-            let clusters = prop::collection::vec(prop::option::of(0usize..4), n);
+            let clusters = prop::collection::vec(prop::option::of(0usize..6), n);
             (sizes, edges, clusters).prop_map(move |(sizes, edges, clusters)| {
                 let rankdir = if top_bottom {
                     RankDir::TopBottom
@@ -1100,7 +1100,8 @@ mod tests {
                         .map(|&(w, h)| Extent::centred(rankdir, w, h))
                         .collect(),
                     node_cluster: clusters,
-                    cluster_parent: vec![None, Some(0), Some(0), None],
+                    // Three deep: 5 in 1 in 0; 2 beside 1; 4 in 3.
+                    cluster_parent: vec![None, Some(0), Some(0), None, Some(3), Some(1)],
                     edges: edges
                         .into_iter()
                         .filter(|(a, b, _)| a != b)
