@@ -378,13 +378,15 @@ impl Explain<'_> {
         // Step indices: 0 the start, then forward, backward, update steps.
         let mut forward_at = vec![0usize; n];
         let mut backward_at = vec![usize::MAX; n];
+        // A node's gradient is final at the step of the last share it gets
+        // (its consumers all come before it); the output's at the first
+        // backward step.
         let mut grad_at = vec![0usize; n];
         for (k, step) in trace.steps().iter().enumerate() {
             match step {
                 Step::Forward(f) => forward_at[f.node] = k + 1,
                 Step::Backward(b) => {
                     backward_at[b.node] = k + 1;
-                    grad_at[b.node] = grad_at[b.node].max(k + 1);
                     for share in &b.shares {
                         grad_at[share.operand] = k + 1;
                     }
@@ -394,11 +396,7 @@ impl Explain<'_> {
         let end = forward_count + backward_count;
         for (id, at) in grad_at.iter_mut().enumerate() {
             if *at == 0 {
-                *at = if nodes[id].op == Op::Leaf {
-                    end
-                } else {
-                    forward_count + 1
-                };
+                *at = if id + 1 == n { forward_count + 1 } else { end };
             }
         }
         let element = |id: usize| drawing.element_of.get(id).cloned().flatten();
