@@ -11,6 +11,12 @@ EXPECT.json, written by tests/explorer.rs from the engine's own numbers:
   final_grads the gradients on screen at the end, in any order
   exercise    {"step": N, "operand": label, "right": "2.2", "wrong": "2.3"}
   step_numbers {step: [numbers its sentence must say]}
+Optional, for micrograd's style (values and gradients in records):
+  name         prefix of the screenshots ("explorer")
+  value_class  class of the texts that show values ("value"; records: "data")
+  output_shown the output's value as the picture shows it (default: output)
+  seed_shown   the output's gradient 1 as the picture shows it ("1")
+  right_shown  the exercise's answer as the picture shows it (default: right)
 Prints what it checked and how long it took; exits 1 on the first failure.
 """
 
@@ -63,6 +69,9 @@ def main():
 
         last = expect["steps"]
         forward = expect["forward"]
+        name = expect.get("name", "explorer")
+        value_class = expect.get("value_class", "value")
+        output_shown = expect.get("output_shown", expect["output"])
 
         # Opens at the end: every value and gradient on screen.
         page.goto(url)
@@ -71,7 +80,7 @@ def main():
             sorted(visible_texts("grad")) == sorted(expect["final_grads"]),
             f"final gradients {visible_texts('grad')} != {expect['final_grads']}",
         )
-        check(expect["output"] in visible_texts("value"), "the output's value is shown")
+        check(output_shown in visible_texts(value_class), "the output's value is shown")
 
         # Keyboard: Home, then → through every step.
         page.keyboard.press("Home")
@@ -88,9 +97,9 @@ def main():
                 check("\uB178\uB4DC" in text, f"step {k} names the gate in Korean: {text!r}")
             if k == forward:
                 check(expect["output"] in text, f"the forward pass ends at {expect['output']}: {text!r}")
-                check(expect["output"] in visible_texts("value"), "output value on screen")
+                check(output_shown in visible_texts(value_class), "output value on screen")
             if k == forward + 1:
-                check("1" in visible_texts("grad"), "backward starts with gradient 1")
+                check(expect.get("seed_shown", "1") in visible_texts("grad"), "backward starts with gradient 1")
                 check("backward starts" in text, f"{text!r}")
         # Every gradient backward computed is in some step's sentence and on
         # screen at the end.
@@ -151,16 +160,17 @@ def main():
         ex = expect["exercise"]
         page.set_viewport_size({"width": 760, "height": 260})
         page.goto(f"{url}#step={forward + 1}")
-        page.screenshot(path=os.path.join(shots, "explorer-backward.png"))
+        page.screenshot(path=os.path.join(shots, f"{name}-backward.png"))
         page.goto(f"{url}#step=end")
-        page.screenshot(path=os.path.join(shots, "explorer-end.png"))
+        page.screenshot(path=os.path.join(shots, f"{name}-end.png"))
 
         # Exercise mode: the gradient hidden until typed.
         page.goto(f"{url}#step={ex['step']}&mode=exercise")
         check(page.locator(".cr-mode").get_attribute("aria-pressed") == "true", "exercise mode on")
         answer = page.locator(f"input[aria-label*='{ex['operand']}']")
         check(answer.count() == 1, f"one answer box for {ex['operand']}")
-        check(ex["right"] not in visible_texts("grad"), "the answer is hidden")
+        right_shown = ex.get("right_shown", ex["right"])
+        check(right_shown not in visible_texts("grad"), "the answer is hidden")
         answer.fill(ex["wrong"])
         page.click(".cr-check")
         feedback = page.locator("#feedback").inner_text()
@@ -170,9 +180,9 @@ def main():
         page.click(".cr-check")
         feedback = page.locator("#feedback").inner_text()
         check("right" in feedback and ex["right"] in feedback, f"{ex['right']} accepted: {feedback!r}")
-        page.screenshot(path=os.path.join(shots, "explorer-exercise.png"), full_page=True)
+        page.screenshot(path=os.path.join(shots, f"{name}-exercise.png"), full_page=True)
         page.click(".cr-show")
-        check(ex["right"] in visible_texts("grad"), "show reveals the gradients")
+        check(right_shown in visible_texts("grad"), "show reveals the gradients")
 
         # Hover: a node's tooltip text.
         page.goto(f"{url}#step=end")
@@ -184,7 +194,7 @@ def main():
         # and, once it has the focus, its keys work.
         inner = open(page_path, encoding="utf-8").read()
         body = inner[inner.index("<body>") + len("<body>"):inner.rindex("</body>")]
-        notebook = os.path.join(shots, "as-notebook-output.html")
+        notebook = os.path.join(shots, f"{name}-as-notebook-output.html")
         with open(notebook, "w", encoding="utf-8") as out:
             out.write("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
                       "<div class='jp-OutputArea'><p>a cell</p>" + body + "</div></body></html>")

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use chainrule::Value;
-use chainrule::graph::{DotOptions, ExplorerOptions, GraphError, NumberFormat, Step};
+use chainrule::graph::{DotOptions, ExplorerOptions, GraphError, NumberFormat, Step, Style};
 use chainrule::nn::{Activation, Mlp};
 use rand::SeedableRng;
 
@@ -187,61 +187,21 @@ fn an_mlp_samples_explorer_is_grouped_and_bounded() {
     ));
 }
 
-#[test]
-fn the_explorer_works_in_a_real_browser() {
-    let (price, [apple_price, count, tax, apples]) = apple();
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("explorer");
-    std::fs::create_dir_all(&dir).unwrap();
-    let page = dir.join("apple-explorer.html");
-    // The page the apple example writes.
-    price
-        .graph()
-        .explorer(
-            &ExplorerOptions::new()
-                .picture(DotOptions::new().style(chainrule::graph::Style::Lecture)),
-        )
-        .unwrap()
-        .save(&page)
-        .unwrap();
-    // What the browser must show: the engine's numbers, from backward.
-    price.backward();
-    let f = |x: f64| NumberFormat::Short(4).format(x);
-    let grads = serde_json::json!({
-        "apple price": f(apple_price.grad()),
-        "apple count": f(count.grad()),
-        "tax": f(tax.grad()),
-        "apples": f(apples.grad()),
-    });
-    let final_grads = [
-        price.grad(),
-        apples.grad(),
-        tax.grad(),
-        apple_price.grad(),
-        count.grad(),
-    ]
-    .map(f);
-    let expect = serde_json::json!({
-        "steps": 4,
-        "forward": 2,
-        "output": f(price.data()),
-        "grads": grads,
-        "final_grads": final_grads,
-        "exercise": {"step": 4, "operand": "apple price", "right": "2.2", "wrong": "2.3"},
-        // Backward's first step gives apples and tax their gradients, the
-        // second the apple price and count.
-        "step_numbers": {
-            "3": [f(apples.grad()), f(tax.grad())],
-            "4": [f(apple_price.grad()), f(count.grad())],
-        },
-    });
-    let expect_path = dir.join("expect.json");
+/// Runs `scripts/browser-test` on a page; `None` if it skipped (no
+/// browser, outside CI), else what it printed.
+fn drive(
+    page: &std::path::Path,
+    expect: &serde_json::Value,
+    dir: &std::path::Path,
+) -> Option<String> {
+    let expect_path = page.with_extension("json");
     std::fs::write(&expect_path, expect.to_string()).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/browser-test");
     let start = Instant::now();
     let output = Command::new(script)
-        .arg(&page)
+        .arg(page)
         .arg(&expect_path)
-        .arg(&dir)
+        .arg(dir)
         .output()
         .expect("run scripts/browser-test");
     let said = format!(
@@ -255,14 +215,82 @@ fn the_explorer_works_in_a_real_browser() {
             "CI must have a browser: {said}"
         );
         eprintln!("skipped: no browser installed ({})", said.trim());
-        return;
+        return None;
     }
     assert!(output.status.success(), "browser test failed:\n{said}");
-    eprintln!(
-        "browser test: {} ({:.1} s with setup); screenshots in {}",
+    Some(format!(
+        "{} ({:.1} s with setup)",
         said.trim(),
-        start.elapsed().as_secs_f64(),
-        dir.display()
-    );
+        start.elapsed().as_secs_f64()
+    ))
+}
+
+#[test]
+fn the_explorer_works_in_a_real_browser() {
+    let (price, [apple_price, count, tax, apples]) = apple();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("explorer");
+    std::fs::create_dir_all(&dir).unwrap();
+    // The pages the apple example writes (lecture style), and micrograd's
+    // style.
+    let lecture = dir.join("apple-explorer.html");
+    let records = dir.join("apple-records-explorer.html");
+    let graph = price.graph();
+    for (path, style) in [(&lecture, Style::Lecture), (&records, Style::Nodes)] {
+        graph
+            .explorer(&ExplorerOptions::new().picture(DotOptions::new().style(style)))
+            .unwrap()
+            .save(path)
+            .unwrap();
+    }
+    // What the browser must show: the engine's numbers, from backward.
+    price.backward();
+    let f = |x: f64| NumberFormat::Short(4).format(x);
+    let grads = serde_json::json!({
+        "apple price": f(apple_price.grad()),
+        "apple count": f(count.grad()),
+        "tax": f(tax.grad()),
+        "apples": f(apples.grad()),
+    });
+    let all = [
+        price.grad(),
+        apples.grad(),
+        tax.grad(),
+        apple_price.grad(),
+        count.grad(),
+    ];
+    let common = serde_json::json!({
+        "steps": 4,
+        "forward": 2,
+        "output": f(price.data()),
+        "grads": grads,
+        // Backward's first step gives apples and tax their gradients, the
+        // second the apple price and count.
+        "step_numbers": {
+            "3": [f(apples.grad()), f(tax.grad())],
+            "4": [f(apple_price.grad()), f(count.grad())],
+        },
+    });
+    let mut on_edges = common.clone();
+    on_edges["final_grads"] = serde_json::json!(all.map(f));
+    on_edges["exercise"] =
+        serde_json::json!({"step": 4, "operand": "apple price", "right": "2.2", "wrong": "2.3"});
+    // Records write numbers with four decimals.
+    let r = |prefix: &str, x: f64| format!("{prefix} {}", NumberFormat::Fixed(4).format(x));
+    let mut in_records = common;
+    in_records["name"] = "records".into();
+    in_records["value_class"] = "data".into();
+    in_records["output_shown"] = r("data", price.data()).into();
+    in_records["seed_shown"] = r("grad", 1.0).into();
+    in_records["final_grads"] = serde_json::json!(all.map(|g| r("grad", g)));
+    in_records["exercise"] = serde_json::json!({
+        "step": 4, "operand": "apple price", "right": "2.2", "wrong": "2.3",
+        "right_shown": r("grad", apple_price.grad()),
+    });
+    let Some(said) = drive(&lecture, &on_edges, &dir) else {
+        return;
+    };
+    eprintln!("browser test: {said}; screenshots in {}", dir.display());
     assert!(dir.join("explorer-backward.png").exists());
+    let said = drive(&records, &in_records, &dir).expect("a browser, as for the first page");
+    eprintln!("browser test, micrograd's style: {said}");
 }
