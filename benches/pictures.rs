@@ -33,26 +33,26 @@ fn flat_sum(leaves: usize) -> Value {
 const LATTICES: [usize; 6] = [10, 20, 40, 60, 80, 99];
 const FLAT_SUMS: [usize; 5] = [50, 100, 200, 300, 499];
 
+/// A bench group: its name, the sizes, and the graph of a size.
+type Kind = (&'static str, &'static [usize], fn(usize) -> Value);
+
 fn benches(c: &mut Criterion) {
     let options = DotOptions::lecture().renderer(Renderer::PureRust);
-    let mut group = c.benchmark_group("draw_lattice");
-    group.sample_size(10);
-    for levels in LATTICES {
-        let graph = lattice(levels).graph();
-        group.bench_with_input(BenchmarkId::from_parameter(graph.len()), &graph, |b, g| {
-            b.iter(|| black_box(g.to_svg(&options).expect("drawn")))
-        });
+    let kinds: [Kind; 2] = [
+        ("draw_lattice", &LATTICES, lattice),
+        ("draw_flat_sum", &FLAT_SUMS, flat_sum),
+    ];
+    for (name, sizes, make) in kinds {
+        let mut group = c.benchmark_group(name);
+        group.sample_size(10);
+        for &size in sizes {
+            let graph = make(size).graph();
+            group.bench_with_input(BenchmarkId::from_parameter(graph.len()), &graph, |b, g| {
+                b.iter(|| black_box(g.to_svg(&options).expect("drawn")))
+            });
+        }
+        group.finish();
     }
-    group.finish();
-    let mut group = c.benchmark_group("draw_flat_sum");
-    group.sample_size(10);
-    for leaves in FLAT_SUMS {
-        let graph = flat_sum(leaves).graph();
-        group.bench_with_input(BenchmarkId::from_parameter(graph.len()), &graph, |b, g| {
-            b.iter(|| black_box(g.to_svg(&options).expect("drawn")))
-        });
-    }
-    group.finish();
 }
 
 /// The median of `runs` drawings, in milliseconds.
