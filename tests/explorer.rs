@@ -157,8 +157,8 @@ fn bad_learning_rates_are_typed_errors() {
     let html = graph
         .explorer(&ExplorerOptions::new().learning_rate(0.01))
         .unwrap();
-    // The lecture's update: 100 − 0.01 × 2.2 = 99.978.
-    assert!(html.contains("100 \u{2212} 0.01 \u{d7} 2.2 = 99.978"));
+    // The lecture's update: 100 − 0.01 × 2.2 = 99.98 (99.978 to 4 digits).
+    assert!(html.contains("100 \u{2212} 0.01 \u{d7} 2.2 = 99.98"));
 }
 
 #[test]
@@ -225,6 +225,19 @@ fn drive(
     ))
 }
 
+/// cs231n's sigmoid neuron, gate by gate as the slide draws it:
+/// f = 1/(1 + e^-(w0 x0 + w1 x1 + w2)) at w = [2, -3, -3], x = [-1, -2].
+fn sigmoid_neuron() -> (Value, [Value; 5]) {
+    let w0 = Value::new(2.0).with_label("w0");
+    let x0 = Value::new(-1.0).with_label("x0");
+    let w1 = Value::new(-3.0).with_label("w1");
+    let x1 = Value::new(-2.0).with_label("x1");
+    let w2 = Value::new(-3.0).with_label("w2");
+    let z = &(&(&w0 * &x0) + &(&w1 * &x1)) + &w2;
+    let f = ((-&z).exp() + 1.0).powf(-1.0).with_label("f");
+    (f, [w0, x0, w1, x1, w2])
+}
+
 #[test]
 fn the_explorer_works_in_a_real_browser() {
     let (price, [apple_price, count, tax, apples]) = apple();
@@ -244,7 +257,7 @@ fn the_explorer_works_in_a_real_browser() {
     }
     // What the browser must show: the engine's numbers, from backward.
     price.backward();
-    let f = |x: f64| NumberFormat::Short(4).format(x);
+    let f = |x: f64| NumberFormat::Significant(4).format(x);
     let grads = serde_json::json!({
         "apple price": f(apple_price.grad()),
         "apple count": f(count.grad()),
@@ -258,9 +271,14 @@ fn the_explorer_works_in_a_real_browser() {
         apple_price.grad(),
         count.grad(),
     ];
+    // The lecture's nudge: one more won for an apple gives 101 × 2 × 1.1 =
+    // 222.2, 2.2 more, as the gradient says.
+    let raised = 101.0 * count.data() * tax.data();
     let common = serde_json::json!({
         "steps": 4,
         "forward": 2,
+        "backward": 2,
+        "english": true,
         "output": f(price.data()),
         "grads": grads,
         // Backward's first step gives apples and tax their gradients, the
@@ -269,18 +287,20 @@ fn the_explorer_works_in_a_real_browser() {
             "3": [f(apples.grad()), f(tax.grad())],
             "4": [f(apple_price.grad()), f(count.grad())],
         },
+        "nudge": {"input": "apple price", "says": [f(raised), f(apple_price.grad())], "exact": true},
     });
     let mut on_edges = common.clone();
+    on_edges["name"] = "apple".into();
+    on_edges["fit"] = 0.6.into();
+    on_edges["notebook"] = true.into();
     on_edges["final_grads"] = serde_json::json!(all.map(f));
     on_edges["exercise"] =
         serde_json::json!({"step": 4, "operand": "apple price", "right": "2.2", "wrong": "2.3"});
-    // Records write numbers with four decimals.
-    let r = |prefix: &str, x: f64| format!("{prefix} {}", NumberFormat::Fixed(4).format(x));
+    let r = |prefix: &str, x: f64| format!("{prefix} {}", f(x));
     let mut in_records = common;
-    in_records["name"] = "records".into();
+    in_records["name"] = "apple-records".into();
     in_records["value_class"] = "data".into();
-    in_records["output_shown"] = r("data", price.data()).into();
-    in_records["seed_shown"] = r("grad", 1.0).into();
+    in_records["output"] = f(price.data()).into();
     in_records["final_grads"] = serde_json::json!(all.map(|g| r("grad", g)));
     in_records["exercise"] = serde_json::json!({
         "step": 4, "operand": "apple price", "right": "2.2", "wrong": "2.3",
@@ -290,7 +310,95 @@ fn the_explorer_works_in_a_real_browser() {
         return;
     };
     eprintln!("browser test: {said}; screenshots in {}", dir.display());
-    assert!(dir.join("explorer-backward.png").exists());
+    assert!(dir.join("apple-1280-step3.png").exists());
     let said = drive(&records, &in_records, &dir).expect("a browser, as for the first page");
     eprintln!("browser test, micrograd's style: {said}");
+
+    // The sigmoid neuron with a gradient-descent step on its weights: the
+    // weights change, the inputs do not, and the forward pass after it
+    // gives a smaller f, by the engine's numbers.
+    let (f_out, [w0, x0, w1, x1, w2]) = sigmoid_neuron();
+    let eta = 0.1;
+    let sigmoid_page = dir.join("sigmoid-neuron-explorer.html");
+    f_out
+        .graph()
+        .explorer(
+            &ExplorerOptions::new()
+                .learning_rate(eta)
+                .parameters(["w0", "w1", "w2"]),
+        )
+        .unwrap()
+        .save(&sigmoid_page)
+        .unwrap();
+    f_out.backward();
+    let before = f_out.data();
+    let new = |w: &Value| w.data() - eta * w.grad();
+    let (n0, n1, n2) = (new(&w0), new(&w1), new(&w2));
+    // The closed form, from outside the engine.
+    let after = 1.0 / (1.0 + (-(n0 * x0.data() + n1 * x1.data() + n2)).exp());
+    assert!(after < before);
+    let trace = f_out.backward_trace();
+    let (forward, backward) = (trace.forward().count(), trace.backward().count());
+    // A nudge of w0 by 1: the sigmoid bends, so the gradient only
+    // approximates it.
+    let w0_up = 1.0 / (1.0 + (-(3.0 * x0.data() + w1.data() * x1.data() + w2.data())).exp());
+    let training = serde_json::json!({
+        "name": "sigmoid-neuron",
+        "steps": forward + backward + 3 + 1,
+        "forward": forward,
+        "backward": backward,
+        "english": true,
+        "value_class": "value",
+        "output": f(before),
+        "final_grads": null,
+        "training": {
+            "parameters": ["w0", "w1", "w2"],
+            "inputs": ["x0", "x1"],
+            "new_values": {
+                "w0": format!("{} \u{2192} {}", f(w0.data()), f(n0)),
+                "w1": format!("{} \u{2192} {}", f(w1.data()), f(n1)),
+                "w2": format!("{} \u{2192} {}", f(w2.data()), f(n2)),
+            },
+            "output_change": format!("{} \u{2192} {}", f(before), f(after)),
+            "down": true,
+        },
+        "nudge": {"input": "w0", "says": [f(w0_up), f(w0.grad())], "exact": false},
+    });
+    let mut training = training;
+    training.as_object_mut().unwrap().remove("final_grads");
+    let said = drive(&sigmoid_page, &training, &dir).expect("a browser");
+    eprintln!("browser test, the sigmoid neuron's training step: {said}");
+
+    // A whole 2-4-4-1 network on one sample: long, grouped, wider than a
+    // phone; every step's node is followed into view.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let mlp = Mlp::new(&[2, 4, 4, 1], Activation::Relu, &mut rng).unwrap();
+    let x = [
+        Value::new(1.0).with_label("x1"),
+        Value::new(-0.5).with_label("x2"),
+    ];
+    let loss = (&mlp.forward(&x).unwrap()[0] - 1.0)
+        .powf(2.0)
+        .with_label("loss");
+    let mlp_page = dir.join("mlp-2-4-4-1-explorer.html");
+    let options = DotOptions::lecture()
+        .expand_fused(true)
+        .hide_constants(true);
+    loss.graph()
+        .explorer(&ExplorerOptions::new().picture(options))
+        .unwrap()
+        .save(&mlp_page)
+        .unwrap();
+    // The explorer steps through the expanded graph (products and Σ).
+    let trace = loss.graph().expand_fused().trace();
+    let (forward, backward) = (trace.forward().count(), trace.backward().count());
+    let network = serde_json::json!({
+        "name": "mlp-2-4-4-1",
+        "steps": forward + backward,
+        "forward": forward,
+        "backward": backward,
+        "english": true,
+    });
+    let said = drive(&mlp_page, &network, &dir).expect("a browser");
+    eprintln!("browser test, a 2-4-4-1 network: {said}");
 }

@@ -129,7 +129,7 @@ fn pure_rust_renderer_gives_well_formed_svg() {
             .collect();
         let expected = match style {
             Style::Lecture => "2.2",
-            Style::Nodes => "grad 2.2000",
+            Style::Nodes => "grad 2.2",
         };
         assert!(grads.contains(&expected), "{style:?}: {grads:?}");
         // Every node and edge carries its stable id.

@@ -110,7 +110,10 @@ impl Value {
     /// ```
     pub fn sigmoid(&self) -> Value {
         if self.data() >= 0.0 {
-            1.0 / ((-self).exp() + 1.0)
+            // cs231n's circuit: × -1, exp, + 1, 1/x (a power of -1, not
+            // `1.0 / …`, which would add a × 1 gate: the same bits, since
+            // 1 · y = y).
+            ((-self).exp() + 1.0).powf(-1.0)
         } else {
             let e = self.exp();
             &e / (&e + 1.0)

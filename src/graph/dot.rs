@@ -7,7 +7,7 @@ use graphviz_rust::dot_structures::{
 use graphviz_rust::printer::{DotPrinter, PrinterContext};
 
 use super::GraphError;
-use super::drawing::{Arrow, Drawing, GateKind, Shape, ShapeKind, xml_forbids};
+use super::drawing::{Arrow, Drawing, Shape, ShapeKind, xml_forbids};
 use super::view::Graph;
 
 /// How a graph is drawn.
@@ -34,45 +34,94 @@ pub enum RankDir {
     TopBottom,
 }
 
-/// How numbers are written in a picture.
+/// How numbers are written in pictures and in the explorer's sentences.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum NumberFormat {
     /// Always this many decimals: `2.2000` (micrograd's `%.4f`).
     Fixed(usize),
     /// At most this many decimals, trailing zeros dropped: `2.2`, `220`.
     Short(usize),
+    /// At most this many significant digits, trailing zeros dropped, the
+    /// digits before the point always kept: `2.2`, `220`, `0.001235`,
+    /// `12346`; scientific past a million or below 0.0001 (`1e300`,
+    /// `2.5e-7`). The default of both styles and of the explorer.
+    Significant(usize),
 }
 
+/// Numbers at least this large (in size) are written in scientific
+/// notation by [`NumberFormat::Significant`] (and in any format, so that no
+/// number takes hundreds of characters).
+const SCIENTIFIC_ABOVE: f64 = 1e6;
+/// Non-zero numbers smaller than this are written in scientific notation
+/// by [`NumberFormat::Significant`].
+const SCIENTIFIC_BELOW: f64 = 1e-4;
+
 impl NumberFormat {
-    /// Writes `x` in this format; NaN and infinities as `NaN`, `inf`, `-inf`.
+    /// Writes `x` in this format; NaN and infinities as `NaN`, `inf`,
+    /// `-inf`; never `-0` (a negative number that rounds to zero is `0`).
     ///
     /// ```
     /// use chainrule::graph::NumberFormat;
     /// assert_eq!(NumberFormat::Fixed(4).format(2.2), "2.2000");
+    /// assert_eq!(NumberFormat::Fixed(4).format(-0.00001), "0.0000");
     /// assert_eq!(NumberFormat::Short(4).format(2.2000000000000002), "2.2");
     /// assert_eq!(NumberFormat::Short(4).format(220.0), "220");
     /// assert_eq!(NumberFormat::Short(2).format(-0.001), "0");
+    /// let s = |x: f64| NumberFormat::Significant(4).format(x);
+    /// assert_eq!((s(2.2000000000000002), s(220.0), s(-3.24159)), ("2.2".into(), "220".into(), "-3.242".into()));
+    /// assert_eq!((s(0.0012346), s(12345.6), s(-0.0)), ("0.001235".into(), "12346".into(), "0".into()));
+    /// assert_eq!((s(1e300), s(-2.5e-7), s(f64::INFINITY)), ("1e300".into(), "-2.5e-7".into(), "inf".into()));
     /// ```
     pub fn format(self, x: f64) -> String {
         if !x.is_finite() {
             return format!("{x}");
         }
-        match self {
+        let text = match self {
+            NumberFormat::Fixed(_) | NumberFormat::Short(_)
+                if x.abs() >= SCIENTIFIC_ABOVE * 1e9 =>
+            {
+                scientific(x, 6)
+            }
             NumberFormat::Fixed(decimals) => format!("{x:.decimals$}"),
-            NumberFormat::Short(decimals) => {
-                let text = format!("{x:.decimals$}");
-                let text = if text.contains('.') {
-                    text.trim_end_matches('0').trim_end_matches('.')
-                } else {
-                    &text
-                };
-                if text == "-0" {
+            NumberFormat::Short(decimals) => trimmed(format!("{x:.decimals$}")),
+            NumberFormat::Significant(digits) => {
+                let digits = digits.max(1);
+                let size = x.abs();
+                if size == 0.0 {
                     "0".into()
+                } else if !(SCIENTIFIC_BELOW..SCIENTIFIC_ABOVE).contains(&size) {
+                    scientific(x, digits)
                 } else {
-                    text.into()
+                    let before = size.log10().floor() as i64 + 1;
+                    let decimals = (digits as i64 - before).max(0) as usize;
+                    trimmed(format!("{x:.decimals$}"))
                 }
             }
+        };
+        // `-0`, `-0.00`: a negative number that rounds to zero.
+        match text.strip_prefix('-') {
+            Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.into(),
+            _ => text,
         }
+    }
+}
+
+/// `x` with `digits` significant digits in scientific notation, trailing
+/// zeros dropped: `1.5e-7`, `1e300`.
+fn scientific(x: f64, digits: usize) -> String {
+    let text = format!("{:.*e}", digits.saturating_sub(1), x);
+    match text.split_once('e') {
+        Some((mantissa, exponent)) => format!("{}e{exponent}", trimmed(mantissa.into())),
+        None => text,
+    }
+}
+
+/// Drops trailing zeros after a decimal point, and the point itself.
+fn trimmed(text: String) -> String {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').into()
+    } else {
+        text
     }
 }
 
@@ -106,8 +155,9 @@ pub enum Renderer {
 /// let options = DotOptions::new().style(Style::Lecture).rankdir(RankDir::TopBottom);
 /// let dot = y.graph().to_dot(&options).unwrap();
 /// assert!(dot.contains("rankdir=TB"));
-/// // x is both operands: one edge, marked ×2, carrying 1 × 3 + 1 × 3 back.
-/// assert!(dot.contains(r#"3 ×2<br/><font color="red">6</font>"#));
+/// // x is both operands: one edge, marked "(2 uses)", carrying 1 × 3 + 1 × 3
+/// // back.
+/// assert!(dot.contains(r#"3 (2 uses)<br/><font color="red">6</font>"#));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct DotOptions {
@@ -180,8 +230,8 @@ impl DotOptions {
         self
     }
 
-    /// Sets how numbers are written. The default is `Fixed(4)` in the
-    /// nodes style and `Short(4)` in the lecture style.
+    /// Sets how numbers are written, in the picture and in an explorer's
+    /// sentences. The default is `Significant(4)` in both styles.
     pub fn number_format(mut self, format: NumberFormat) -> Self {
         self.number_format = Some(format);
         self
@@ -227,7 +277,7 @@ impl DotOptions {
     /// z.backward();
     /// let options = DotOptions::new().collapse("neuron");
     /// let dot = z.graph().to_dot(&options).unwrap();
-    /// assert!(dot.contains("neuron (3 nodes)|data 6.0000|grad 1.0000"));
+    /// assert!(dot.contains("neuron (3 nodes)|data 6|grad 1"));
     /// ```
     pub fn collapse(mut self, scope: impl Into<String>) -> Self {
         self.collapse.push(scope.into());
@@ -278,10 +328,7 @@ impl DotOptions {
     }
 
     pub(crate) fn numbers(&self) -> NumberFormat {
-        self.number_format.unwrap_or(match self.style {
-            Style::Nodes => NumberFormat::Fixed(4),
-            Style::Lecture => NumberFormat::Short(4),
-        })
+        self.number_format.unwrap_or(NumberFormat::Significant(4))
     }
 
     pub(crate) fn style_value(&self) -> Style {
@@ -349,7 +396,7 @@ impl Graph {
     /// let b = (&a * 3.0).with_label("b");
     /// b.backward();
     /// let dot = b.graph().to_dot(&DotOptions::new()).unwrap();
-    /// assert!(dot.contains(r#"label="{a|data 2.0000|grad 3.0000}""#));
+    /// assert!(dot.contains(r#"<td>a</td><td>data 2</td><td><font color="red">grad 3</font></td>"#));
     /// assert!(graphviz_rust::parse(&dot).is_ok());
     /// ```
     ///
@@ -428,7 +475,7 @@ fn dot_graph(drawing: &Drawing) -> DotGraph {
         attr("fontname", quoted(FONT_FAMILIES)),
         attr("fontsize", plain("10")),
     ];
-    if let Some(legend) = legend(&drawing.legend) {
+    if let Some(legend) = legend(drawing) {
         graph_attributes.extend([
             attr("label", legend),
             attr("labelloc", plain("b")),
@@ -523,16 +570,32 @@ pub(crate) fn cluster_fill(drawing: &Drawing, c: usize) -> &'static str {
 fn node_attributes(shape: &Shape, shape_rankdir: RankDir) -> Vec<Attribute> {
     let mut attributes = match &shape.kind {
         ShapeKind::Record(fields) => {
-            // `{a|b}` turns a record's fields across the layout direction,
-            // so they read side by side left to right, as micrograd's do.
-            let joined = fields
+            // A table of one row: fields side by side in both directions,
+            // as micrograd's records read, gradients in red as in the
+            // pure-Rust renderer.
+            let cells: String = fields
                 .iter()
-                .map(|f| escape(&f.text, true))
-                .collect::<Vec<_>>()
-                .join("|");
+                .map(|f| {
+                    let text = html(&f.text);
+                    if f.grad {
+                        format!(r#"<td><font color="red">{text}</font></td>"#)
+                    } else {
+                        format!("<td>{text}</td>")
+                    }
+                })
+                .collect();
+            let fill = shape
+                .fill
+                .map(|f| format!(r#" bgcolor="{f}""#))
+                .unwrap_or_default();
             vec![
-                attr("shape", plain("record")),
-                attr("label", Id::Escaped(format!("\"{{{joined}}}\""))),
+                attr("shape", plain("plaintext")),
+                attr(
+                    "label",
+                    Id::Html(format!(
+                        r#"<<table border="0" cellborder="1" cellspacing="0" cellpadding="4"{fill}><tr>{cells}</tr></table>>"#
+                    )),
+                ),
             ]
         }
         ShapeKind::Stack(fields) => {
@@ -557,10 +620,23 @@ fn node_attributes(shape: &Shape, shape_rankdir: RankDir) -> Vec<Attribute> {
             attr("style", quoted("rounded,filled")),
             attr("label", quoted(symbol)),
         ],
-        ShapeKind::Circle(symbol) => vec![
-            attr("shape", plain("circle")),
-            attr("label", quoted(symbol)),
-        ],
+        ShapeKind::Circle(symbol, name) => {
+            let mut attributes = vec![
+                attr("shape", plain("circle")),
+                attr("label", quoted(symbol)),
+                attr("fontsize", plain("16")),
+            ];
+            if let Some(name) = name {
+                attributes.push(attr(
+                    "xlabel",
+                    Id::Html(format!(
+                        r##"<<font point-size="10" color="#1f3a68"><i>{}</i></font>>"##,
+                        html(name)
+                    )),
+                ));
+            }
+            attributes
+        }
         ShapeKind::Text(text) => vec![
             attr("shape", plain("plaintext")),
             attr("label", quoted(text)),
@@ -571,7 +647,9 @@ fn node_attributes(shape: &Shape, shape_rankdir: RankDir) -> Vec<Attribute> {
             attr("label", quoted(text)),
         ],
     };
-    if let Some(fill) = shape.fill {
+    if let Some(fill) = shape.fill
+        && !matches!(shape.kind, ShapeKind::Record(_))
+    {
         if !matches!(shape.kind, ShapeKind::Gate(_)) {
             attributes.push(attr("style", quoted("filled")));
         }
@@ -608,23 +686,49 @@ fn edge_label(edge: &Arrow) -> Option<Id> {
     }
 }
 
-/// The legend of gate colours: one row of small coloured cells, as the
+/// The legend row (see [`Drawing::legend_row`]): one row of cells, as the
 /// graph's label under the picture.
-fn legend(kinds: &[GateKind]) -> Option<Id> {
-    if kinds.is_empty() {
-        return None;
-    }
-    let cells: String = kinds
+fn legend(drawing: &Drawing) -> Option<Id> {
+    let (head, items) = drawing.legend_row()?;
+    let cells: String = items
         .iter()
-        .map(|k| {
-            format!(
-                r#"<td bgcolor="{}" border="1" cellpadding="2">{}</td>"#,
-                k.colour(),
-                k.legend()
-            )
+        .map(|item| {
+            let text = html(item.text);
+            let text = if item.grad {
+                format!(r#"<font color="red">{text}</font>"#)
+            } else {
+                text
+            };
+            match item.swatch {
+                Some(fill) => {
+                    format!(r#"<td bgcolor="{fill}" border="1" cellpadding="2">{text}</td>"#)
+                }
+                None => format!("<td>{text}</td>"),
+            }
         })
         .collect();
     Some(Id::Html(format!(
-        r#"<<table border="0" cellspacing="4" cellpadding="0"><tr><td>gates:</td>{cells}</tr></table>>"#
+        r#"<<table border="0" cellspacing="4" cellpadding="0"><tr><td>{head}</td>{cells}</tr></table>>"#
     )))
+}
+
+/// Escapes text for a Graphviz HTML label: `& < > "` as entities, line
+/// breaks as `<br/>`, characters XML forbids as U+FFFD, other controls as
+/// spaces.
+fn html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("<br/>"),
+            '\r' => {}
+            c if xml_forbids(c) => out.push('\u{fffd}'),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }

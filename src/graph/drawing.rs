@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use super::GraphError;
 use super::dot::{DotOptions, NumberFormat, RankDir, Style};
+use super::gate::{Gate, folded_exponent, names};
 use super::view::{Graph, GraphNode};
 use crate::Op;
 
@@ -79,14 +80,93 @@ pub(crate) struct Drawing {
     pub(crate) clusters: Vec<Cluster>,
     /// The gate kinds the legend explains (none: no legend).
     pub(crate) legend: Vec<GateKind>,
+    /// Whether to draw the lecture style's key: values above each edge,
+    /// gradients in red below.
+    pub(crate) key: bool,
     /// For each graph node, the name of the shape that shows its value
     /// (its own, or its collapsed group's), if drawn.
     pub(crate) element_of: Vec<Option<String>>,
 }
 
+/// What a shape stands for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// A graph node's value (the lecture style's gate circle or input, or
+    /// micrograd's record).
+    Value,
+    /// A graph node's gate, drawn apart from its value (nodes style).
+    Gate,
+    /// A collapsed group.
+    Group,
+    /// The note standing for nodes a focus leaves out.
+    Hidden,
+    /// The output's name at the end of the lecture style's last edge.
+    Output,
+}
+
+/// What an arrow stands for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// Operands flowing into a gate (and gradients flowing back).
+    Operand,
+    /// A gate to its own value (nodes style): part of the node.
+    GateToValue,
+    /// The output's value to its name.
+    Output,
+}
+
+/// One entry of a picture's legend row.
+pub(crate) struct LegendItem {
+    /// A gate colour's swatch before the text, if one.
+    pub(crate) swatch: Option<&'static str>,
+    pub(crate) text: &'static str,
+    /// Whether the text is written as gradients are (red).
+    pub(crate) grad: bool,
+}
+
+impl Drawing {
+    /// The legend row under the picture, its heading and entries: the
+    /// lecture style's key (values above, gradients in red below) or the
+    /// nodes style's gate colours; none when there is nothing to explain.
+    pub(crate) fn legend_row(&self) -> Option<(&'static str, Vec<LegendItem>)> {
+        if self.key {
+            return Some((
+                "key:",
+                vec![
+                    LegendItem {
+                        swatch: None,
+                        text: "above: value \u{ac12}",
+                        grad: false,
+                    },
+                    LegendItem {
+                        swatch: None,
+                        text: "below: gradient \u{ae30}\u{c6b8}\u{ae30}",
+                        grad: true,
+                    },
+                ],
+            ));
+        }
+        if self.legend.is_empty() {
+            return None;
+        }
+        let items = self
+            .legend
+            .iter()
+            .map(|k| LegendItem {
+                swatch: Some(k.colour()),
+                text: k.legend(),
+                grad: false,
+            })
+            .collect();
+        Some(("gates:", items))
+    }
+}
+
 /// A node of a [`Drawing`].
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Shape {
+    /// What it stands for.
+    pub(crate) role: Role,
     /// Its id, stable for a graph and options: `v{id}` for a graph node's
     /// value, `op{id}` for its gate in the nodes style, `group{k}`,
     /// `hidden` and `out`.
@@ -113,8 +193,9 @@ pub(crate) enum ShapeKind {
     Stack(Vec<Field>),
     /// A small rounded box naming an operation.
     Gate(String),
-    /// A circle naming an operation (the lecture style).
-    Circle(String),
+    /// A circle with an operation's symbol (the lecture style), and the
+    /// node's name written beside it, if shown.
+    Circle(String, Option<String>),
     /// Text with no outline.
     Text(String),
     /// A dashed box standing for nodes not drawn.
@@ -134,6 +215,8 @@ pub(crate) struct Field {
 /// An edge of a [`Drawing`]: operands repeated `count` times are one edge.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Arrow {
+    /// What it stands for.
+    pub(crate) flow: Flow,
     pub(crate) from: usize,
     pub(crate) to: usize,
     /// The value that flows forward along it, if shown.
@@ -155,9 +238,10 @@ pub(crate) struct Arrow {
 }
 
 impl Arrow {
-    /// The multiplicity mark, `×3000`, for a repeated operand.
+    /// The multiplicity mark of a repeated operand, `(3000 uses)`: words,
+    /// not `×3000`, which beside a × gate reads as a product.
     pub(crate) fn count_mark(&self) -> Option<String> {
-        (self.count > 1).then(|| format!("\u{d7}{}", self.count))
+        (self.count > 1).then(|| format!("({} uses)", self.count))
     }
 }
 
@@ -253,6 +337,8 @@ struct Picture<'a> {
     /// What is drawn, in order: graph nodes in topological order, then
     /// collapsed groups, then the note.
     order: Vec<Shown>,
+    /// The name each node goes by (see [`names`]).
+    names: Vec<Option<String>>,
 }
 
 impl<'a> Picture<'a> {
@@ -269,6 +355,25 @@ impl<'a> Picture<'a> {
                 if node.constant {
                     keep[node.id] = false;
                 }
+            }
+        }
+        // A constant exponent is drawn in its power gate (`1/x`, `x²`):
+        // not as a node of its own when nothing else uses it.
+        let mut other_uses = vec![0usize; n];
+        let mut folded_uses = vec![0usize; n];
+        for node in nodes {
+            let folded = folded_exponent(graph, node).is_some();
+            for (position, &o) in node.operands.iter().enumerate() {
+                if folded && position == 1 {
+                    folded_uses[o] += 1;
+                } else {
+                    other_uses[o] += 1;
+                }
+            }
+        }
+        for id in 0..n {
+            if folded_uses[id] > 0 && other_uses[id] == 0 && id + 1 != n {
+                keep[id] = false;
             }
         }
         let mut hidden_count = 0;
@@ -350,6 +455,7 @@ impl<'a> Picture<'a> {
             hidden_count,
             collapsed,
             order,
+            names: names(graph),
         })
     }
 
@@ -451,15 +557,21 @@ impl<'a> Picture<'a> {
                         if let Some(kind) = gate {
                             gate_shape.insert(shown, nodes.len());
                             nodes.push(Shape {
+                                role: Role::Gate,
                                 name: format!("op{id}"),
-                                kind: ShapeKind::Gate(gate_symbol(node).into()),
+                                kind: ShapeKind::Gate(self.gate(node).symbol()),
                                 fill: Some(kind.colour()),
                                 class: format!("node op {}", kind.class()),
-                                title: format!("{} gate of v{id}", op_name(node)),
+                                title: format!(
+                                    "{} gate of {}",
+                                    self.gate(node).word(),
+                                    self.name(id)
+                                ),
                                 cluster,
                                 node: Some(id),
                             });
                             edges.push(Arrow {
+                                flow: Flow::GateToValue,
                                 from: nodes.len() - 1,
                                 to: nodes.len() - 2,
                                 value: None,
@@ -488,6 +600,7 @@ impl<'a> Picture<'a> {
                         if self.hidden_count == 1 { "" } else { "s" }
                     );
                     nodes.push(Shape {
+                        role: Role::Hidden,
                         name: "hidden".into(),
                         kind: ShapeKind::Note(text.clone()),
                         fill: None,
@@ -573,7 +686,11 @@ impl<'a> Picture<'a> {
             let grad = (lecture && show_grad && !merge.mixed)
                 .then(|| merge.grad.map(|g| self.numbers.format(g)))
                 .flatten();
-            let mut title = format!("{} \u{2192} {}", nodes[from].name, nodes[to].name);
+            let mut title = format!(
+                "{} → {}",
+                self.shown_name(merge.producers[0], nodes[from].node),
+                self.shown_name(merge.consumers[0], nodes[to].node)
+            );
             if let Some(v) = &value {
                 title.push_str(&format!(": value {v}"));
             }
@@ -584,6 +701,7 @@ impl<'a> Picture<'a> {
                 title.push_str(&format!(" ({} operand positions)", merge.count));
             }
             edges.push(Arrow {
+                flow: Flow::Operand,
                 from,
                 to,
                 value,
@@ -600,12 +718,9 @@ impl<'a> Picture<'a> {
             && let Some(shown) = self.shown[output.id]
         {
             let from = value_shape[&shown];
-            let label = output
-                .label
-                .as_deref()
-                .map(|l| clean(l, MAX_LABEL_CHARS))
-                .unwrap_or_default();
+            let label = self.names[output.id].clone().unwrap_or_default();
             nodes.push(Shape {
+                role: Role::Output,
                 name: "out".into(),
                 kind: ShapeKind::Text(label),
                 fill: None,
@@ -617,6 +732,7 @@ impl<'a> Picture<'a> {
             let value = self.numbers.format(output.data);
             let grad = show_grad.then(|| self.numbers.format(output.grad));
             edges.push(Arrow {
+                flow: Flow::Output,
                 from,
                 to: nodes.len() - 1,
                 title: format!(
@@ -656,20 +772,47 @@ impl<'a> Picture<'a> {
             edges,
             clusters,
             legend,
+            key: lecture && self.options.legend_drawn() && show_grad,
             element_of,
         })
     }
 
-    /// The tooltip of a graph node.
+    /// The gate of a graph node (see [`Gate`]).
+    fn gate(&self, node: &GraphNode) -> Gate {
+        Gate::of(self.graph, node)
+    }
+
+    /// The name a node goes by: its label or letter, or (an unlabelled
+    /// constant) its value.
+    fn name(&self, id: usize) -> String {
+        self.names[id]
+            .clone()
+            .unwrap_or_else(|| self.numbers.format(self.node(id).data))
+    }
+
+    /// The name of what an edge end shows: the graph node's, or (a
+    /// collapsed group, the note) the shape's own.
+    fn shown_name(&self, id: usize, shape_node: Option<usize>) -> String {
+        match (self.shown[id], shape_node) {
+            (Some(Shown::Node(_)), _) | (_, Some(_)) => self.name(id),
+            (Some(Shown::Group(k)), _) => clean(short(&self.collapsed[k]), MAX_LABEL_CHARS),
+            _ => "hidden".into(),
+        }
+    }
+
+    /// The tooltip of a graph node: its name (with its whole label), what
+    /// it is, its value and gradient.
     fn title(&self, node: &GraphNode) -> String {
         let mut title = match &node.label {
-            Some(label) => format!("{} \u{b7} ", clean(label, MAX_TITLE_CHARS)),
-            None => String::new(),
+            Some(label) if !label.trim().is_empty() => clean(label, MAX_TITLE_CHARS),
+            _ => self.name(node.id),
+        };
+        let what = match self.gate(node) {
+            Gate::Input if node.constant => "constant".to_owned(),
+            gate => gate.word(),
         };
         title.push_str(&format!(
-            "v{} \u{b7} {} \u{b7} data {}",
-            node.id,
-            op_name(node),
+            " \u{b7} {what} \u{b7} data {}",
             self.numbers.format(node.data)
         ));
         if node.requires_grad {
@@ -682,11 +825,7 @@ impl<'a> Picture<'a> {
     fn value_record(&self, node: &GraphNode, cluster: Option<usize>) -> Shape {
         let mut fields = vec![
             Field {
-                text: node
-                    .label
-                    .as_deref()
-                    .map(|l| clean(l, MAX_LABEL_CHARS))
-                    .unwrap_or_default(),
+                text: self.names[node.id].clone().unwrap_or_default(),
                 grad: false,
                 data: false,
             },
@@ -704,6 +843,7 @@ impl<'a> Picture<'a> {
             });
         }
         Shape {
+            role: Role::Value,
             name: format!("v{}", node.id),
             kind: ShapeKind::Record(fields),
             fill: node.constant.then_some("#f2f2f2"),
@@ -721,16 +861,13 @@ impl<'a> Picture<'a> {
         }
     }
 
-    /// The lecture's shape: inputs as text, gates as circles.
+    /// The lecture's shape: inputs as text (their name, or a constant's
+    /// value), gates as circles with their name beside them (the output's
+    /// name is at the end of its edge instead).
     fn lecture_shape(&self, node: &GraphNode, cluster: Option<usize>) -> Shape {
         let (kind, class) = match GateKind::of(node.op) {
             None => (
-                ShapeKind::Text(
-                    node.label
-                        .as_deref()
-                        .map(|l| clean(l, MAX_LABEL_CHARS))
-                        .unwrap_or_else(|| self.numbers.format(node.data)),
-                ),
+                ShapeKind::Text(self.name(node.id)),
                 if node.constant {
                     "node leaf constant".to_owned()
                 } else {
@@ -738,11 +875,17 @@ impl<'a> Picture<'a> {
                 },
             ),
             Some(kind) => (
-                ShapeKind::Circle(gate_symbol(node).into()),
+                ShapeKind::Circle(
+                    self.gate(node).symbol(),
+                    (node.id + 1 != self.graph.len())
+                        .then(|| self.names[node.id].clone())
+                        .flatten(),
+                ),
                 format!("node gate {}", kind.class()),
             ),
         };
         Shape {
+            role: Role::Value,
             name: format!("v{}", node.id),
             kind,
             fill: None,
@@ -792,10 +935,7 @@ impl<'a> Picture<'a> {
         let shown_outputs = outputs.len().min(4);
         for out in &outputs[..shown_outputs] {
             let name = if outputs.len() > 1 {
-                out.label
-                    .as_deref()
-                    .map(|l| format!("{} ", clean(l, 20)))
-                    .unwrap_or_else(|| format!("v{} ", out.id))
+                format!("{} ", clean(&self.name(out.id), 20))
             } else {
                 String::new()
             };
@@ -820,6 +960,7 @@ impl<'a> Picture<'a> {
             });
         }
         Shape {
+            role: Role::Group,
             name: format!("group{k}"),
             kind: ShapeKind::Stack(fields),
             fill: Some("#fff4d6"),
@@ -853,23 +994,4 @@ fn in_scope(group: &str, scope: &str) -> bool {
         || (group.len() > scope.len()
             && group.starts_with(scope)
             && group.as_bytes()[scope.len()] == b'/')
-}
-
-/// A gate's symbol; a max node with one operand is `relu` (its 0 is held
-/// in the node, see [`Value::relu`](crate::Value::relu)).
-fn gate_symbol(node: &GraphNode) -> &'static str {
-    match node.op {
-        Op::Max if node.operands.len() == 1 => "relu",
-        op => op.symbol(),
-    }
-}
-
-/// A node's operation in words: `Op::name`, with a relu and a constant
-/// told apart.
-fn op_name(node: &GraphNode) -> &'static str {
-    match node.op {
-        Op::Leaf if node.constant => "constant",
-        Op::Max if node.operands.len() == 1 => "relu",
-        op => op.name(),
-    }
 }

@@ -9,26 +9,52 @@ use serde::Serialize;
 
 use super::GraphError;
 use super::dot::{DotOptions, NumberFormat, Renderer};
+use super::drawing::{Drawing, Flow, MAX_LABEL_CHARS, Role, ShapeKind, clean};
+use super::gate::{Gate, names};
 use super::picture::Html;
 use super::render::{render, xml};
 use super::trace::{BackwardStep, ForwardStep, Step, Trace};
-use super::view::{Graph, GraphNode};
+use super::view::Graph;
 use crate::{Op, Value};
 
-/// Options for [`Graph::explorer`]: the picture's options, and a learning
-/// rate for gradient-descent steps after the backward pass.
+/// The language an explorer's sentences start in (the page has a switch).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Language {
+    /// 한국어, the lecture's language.
+    #[default]
+    Korean,
+    /// English.
+    English,
+}
+
+impl Language {
+    fn code(self) -> &'static str {
+        match self {
+            Language::Korean => "ko",
+            Language::English => "en",
+        }
+    }
+}
+
+/// Options for [`Graph::explorer`]: the picture's options, the language it
+/// starts in, and a learning rate for a gradient-descent step after the
+/// backward pass (with the parameters it updates).
 ///
 /// ```
-/// use chainrule::graph::{DotOptions, ExplorerOptions};
+/// use chainrule::graph::{DotOptions, ExplorerOptions, Language};
 /// let options = ExplorerOptions::new()
 ///     .picture(DotOptions::lecture().expand_fused(true))
-///     .learning_rate(0.01);
+///     .language(Language::English)
+///     .learning_rate(0.01)
+///     .parameters(["w0", "w1", "w2"]);
 /// # let _ = options;
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExplorerOptions {
     picture: DotOptions,
     learning_rate: Option<f64>,
+    parameters: Option<Vec<String>>,
+    language: Language,
 }
 
 impl Default for ExplorerOptions {
@@ -36,75 +62,72 @@ impl Default for ExplorerOptions {
         ExplorerOptions {
             picture: DotOptions::lecture(),
             learning_rate: None,
+            parameters: None,
+            language: Language::default(),
         }
     }
 }
 
 impl ExplorerOptions {
-    /// The lecture-style picture, no update steps.
+    /// The lecture-style picture, Korean first, no update steps.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// The picture's options (groups, focus, collapsed groups, hidden
-    /// constants, style, direction). The explorer always draws with the
-    /// pure-Rust renderer, whose SVG it knows.
+    /// constants, style, direction, number format). The explorer always
+    /// draws with the pure-Rust renderer, whose SVG it knows.
     pub fn picture(mut self, options: DotOptions) -> Self {
         self.picture = options;
         self
     }
 
-    /// Adds a gradient-descent step per parameter after the backward pass:
-    /// `w ← w − η·∂L/∂w` with the numbers.
+    /// The language the sentences start in; the page's 한국어 / English
+    /// button switches.
+    pub fn language(mut self, language: Language) -> Self {
+        self.language = language;
+        self
+    }
+
+    /// Adds one gradient-descent step after the backward pass: each
+    /// parameter `w ← w − η·∂L/∂w` with its numbers, the picture showing
+    /// `old → new`, then one more forward pass with the new values showing
+    /// the output's change. The parameters are those named by
+    /// [`ExplorerOptions::parameters`]; without names, the grouped leaves
+    /// (an [`nn`](crate::nn) model's weights and biases), and in a graph
+    /// with no groups every leaf that takes a gradient.
     pub fn learning_rate(mut self, eta: f64) -> Self {
         self.learning_rate = Some(eta);
         self
     }
-}
 
-/// The words for a gate: Korean (the lecture's), English, and its rule.
-struct Words {
-    korean: &'static str,
-    english: &'static str,
-    rule: &'static str,
-}
-
-fn words(node: &GraphNode) -> Words {
-    let (korean, english, rule) = match node.op {
-        Op::Leaf => ("입력", "input", ""),
-        Op::Add => ("덧셈 노드", "add", "passes the gradient through"),
-        Op::Mul => ("곱셈 노드", "mul", "swaps"),
-        Op::Max if node.operands.len() == 1 => (
-            "ReLU 노드",
-            "relu",
-            "passes the gradient where its input is positive",
-        ),
-        Op::Max => ("max 노드", "max", "routes the gradient to the larger input"),
-        Op::Exp => ("지수 노드", "exp", "multiplies by its output"),
-        Op::Log => ("로그 노드", "log", "divides by its input"),
-        Op::Pow => ("거듭제곱 노드", "pow", "multiplies by k·x^(k−1)"),
-        Op::Sum => ("합 노드 Σ", "sum", "passes the gradient to every term"),
-        Op::Dot | Op::DotConst => (
-            "내적 노드",
-            "dot",
-            "gives each weight its input and each input its weight",
-        ),
-    };
-    Words {
-        korean,
-        english,
-        rule,
+    /// The parameters the gradient-descent step updates, by name as
+    /// [`Graph::find`] finds them (a label, or `group/label`): the weights
+    /// of a hand-made neuron, not its inputs.
+    pub fn parameters<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.parameters = Some(names.into_iter().map(Into::into).collect());
+        self
     }
 }
+
+/// A step of the page's data, in both languages: `[한국어, English]`.
+type Said = [String; 2];
 
 /// What the page's script reads.
 #[derive(Serialize)]
 struct Data {
+    lang: &'static str,
     steps: Vec<StepView>,
     reveal: Vec<Reveal>,
+    changes: Vec<Change>,
+    /// Per drawn input (by element id): what a nudge of it does.
+    nudges: Vec<(String, Said)>,
     forward: usize,
     backward: usize,
     update: usize,
+    /// The step from which the gradients on the picture are stale (the
+    /// forward pass after an update), if one.
+    stale: Option<usize>,
 }
 
 /// One step as the page shows it.
@@ -112,9 +135,9 @@ struct Data {
 struct StepView {
     kind: &'static str,
     /// The sentence, with the numbers.
-    text: String,
+    text: Said,
     /// The sentence in exercise mode, before the answers.
-    ask: String,
+    ask: Said,
     /// Elements to highlight: the node (and its gate), its edges.
     elements: Vec<String>,
     edges: Vec<String>,
@@ -124,8 +147,32 @@ struct StepView {
 #[derive(Serialize)]
 struct Question {
     prompt: String,
-    answer: f64,
-    hint: String,
+    /// The answer: a number, or `"inf"`, `"-inf"`, `"NaN"` (JSON has no
+    /// such numbers).
+    answer: Answer,
+    hint: Said,
+}
+
+/// A number as JSON carries it: finite as a number, the rest as text.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Answer {
+    Number(f64),
+    Text(&'static str),
+}
+
+impl From<f64> for Answer {
+    fn from(x: f64) -> Answer {
+        if x.is_finite() {
+            Answer::Number(x)
+        } else if x.is_nan() {
+            Answer::Text("NaN")
+        } else if x > 0.0 {
+            Answer::Text("inf")
+        } else {
+            Answer::Text("-inf")
+        }
+    }
 }
 
 /// Text of class `cls` inside element `el` appears at step `at`.
@@ -136,22 +183,42 @@ struct Reveal {
     at: usize,
 }
 
+/// From step `at` on, the texts of class `cls` inside element `el` read
+/// `text` (an updated value).
+#[derive(Serialize)]
+struct Change {
+    el: String,
+    cls: &'static str,
+    at: usize,
+    text: String,
+}
+
 /// Distinguishes explorers shown in one notebook page.
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// How far the explorer nudges an input besides 1: small enough that the
+/// gradient's prediction is close, large enough to show in 4 digits.
+const NUDGE_H: f64 = 0.001;
 
 impl Graph {
     /// An explorer of this graph: one self-contained HTML document (inline
     /// CSS and JavaScript, nothing fetched) that steps through the forward
     /// pass, then backpropagation node by node as the engine does it (see
     /// [`Trace`]), each step highlighted on the picture and explained in
-    /// one sentence with its numbers, e.g. "곱셈 노드 (mul) swaps:
-    /// ∂price/∂(apple price) = 1.1 × 2 = 2.2". It has buttons, a slider,
+    /// one sentence with its numbers, in Korean or English (a switch), e.g.
+    /// "The mul gate swaps: ∂price/∂(apple price) = 1.1 × 2 = 2.2". Every
+    /// node a sentence names carries that name in the picture (its label,
+    /// or a letter beside an unlabelled gate). It has buttons, a slider,
     /// play, the keys ← → space Home End, `#step=N` (or `#step=end`) in the
     /// URL, an exercise mode (`#mode=exercise`: type each gradient, the page
-    /// checks it) and, with a learning rate, gradient-descent steps. Without
-    /// scripts it shows the final picture. The gradients shown are the
-    /// trace's: this graph's backward pass from zero, whether or not
-    /// `backward` ran.
+    /// checks it) and, with a learning rate, a gradient-descent step and
+    /// the forward pass after it. Clicking (or tapping) an input shows what
+    /// raising it by 1 and by 0.001 does to the output, computed here by
+    /// re-running the graph, beside the gradient's prediction. The page
+    /// opens at step 0 (the inputs), or in exercise mode at the first
+    /// backward step; without scripts it shows the final picture. The
+    /// gradients shown are the trace's: this graph's backward pass from
+    /// zero, whether or not `backward` ran.
     ///
     /// ```
     /// use chainrule::Value;
@@ -166,9 +233,10 @@ impl Graph {
     ///
     /// # Errors
     ///
-    /// The picture's errors ([`GraphError::TooManyNodes`], …), and
+    /// The picture's errors ([`GraphError::TooManyNodes`], …),
     /// [`GraphError::LearningRate`] for a learning rate that is not a
-    /// finite number above 0.
+    /// finite number above 0, and [`GraphError::NotAParameter`] for a
+    /// parameter name that names no leaf taking a gradient.
     pub fn explorer(&self, options: &ExplorerOptions) -> Result<Html, GraphError> {
         if let Some(eta) = options.learning_rate
             && !(eta.is_finite() && eta > 0.0)
@@ -196,26 +264,61 @@ impl Graph {
         if let Some(id) = focus {
             drawn = drawn.focus(id);
         }
+        let parameters = match options.learning_rate {
+            Some(_) => parameters(&graph, options.parameters.as_deref())?,
+            None => Vec::new(),
+        };
         // The limits first: a graph too large to draw is not traced.
         graph.drawing(&drawn)?;
         let trace = graph.trace();
         graph.set_grads(trace.grads());
         let drawing = graph.drawing(&drawn)?;
         let svg = render(&drawing);
-        let numbers = drawn.numbers();
-        let numbers = match numbers {
-            NumberFormat::Fixed(d) | NumberFormat::Short(d) => NumberFormat::Short(d.max(1)),
-        };
         let explain = Explain {
             graph: &graph,
-            numbers,
+            numbers: drawn.numbers(),
+            names: names(&graph),
         };
-        let data = explain.data(&trace, &drawing, options.learning_rate);
+        let data = explain.data(
+            &trace,
+            &drawing,
+            options
+                .learning_rate
+                .map(|eta| (eta, parameters.as_slice())),
+            options.language,
+        );
         let id = format!(
             "chainrule-explorer-{}",
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         Ok(Html::with_picture(page(&id, &graph, &svg, &data), svg))
+    }
+}
+
+/// The ids of the parameters a gradient-descent step updates (see
+/// [`ExplorerOptions::learning_rate`]).
+fn parameters(graph: &Graph, names: Option<&[String]>) -> Result<Vec<usize>, GraphError> {
+    let nodes = graph.nodes();
+    let takes_grad = |id: usize| nodes[id].op == Op::Leaf && nodes[id].requires_grad;
+    match names {
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                graph
+                    .find(name)
+                    .filter(|&id| takes_grad(id))
+                    .ok_or_else(|| GraphError::NotAParameter(clean(name, 200)))
+            })
+            .collect(),
+        None => {
+            let leaves: Vec<usize> = (0..nodes.len()).filter(|&id| takes_grad(id)).collect();
+            let grouped: Vec<usize> = leaves
+                .iter()
+                .copied()
+                .filter(|&id| nodes[id].group.is_some())
+                .collect();
+            Ok(if grouped.is_empty() { leaves } else { grouped })
+        }
     }
 }
 
@@ -235,6 +338,21 @@ impl Value {
 struct Explain<'a> {
     graph: &'a Graph,
     numbers: NumberFormat,
+    names: Vec<Option<String>>,
+}
+
+/// A sentence in both languages from one template per language.
+fn both(ko: String, en: String) -> Said {
+    [ko, en]
+}
+
+/// The first letter in upper case (`the mul gate` → `The mul gate`).
+fn capital(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 impl Explain<'_> {
@@ -242,23 +360,35 @@ impl Explain<'_> {
         self.numbers.format(x)
     }
 
-    /// A node's name in sentences: its label (or its gate and id, `relu
-    /// v51`), after its group if it has one (`layer1/neuron2/w1`: every
-    /// neuron has a `w1`).
+    /// A number as an operand in a formula: in parentheses when negative,
+    /// so `(−3.242)^2` and `0.01 × (−1.97)` read right.
+    fn p(&self, x: f64) -> String {
+        let text = self.n(x);
+        if text.starts_with('-') {
+            format!("({text})")
+        } else {
+            text
+        }
+    }
+
+    /// A change, signed: `+2.2`, `-0.003`.
+    fn signed(&self, x: f64) -> String {
+        let text = self.n(x);
+        if text.starts_with('-') || text == "0" || x.is_nan() {
+            text
+        } else {
+            format!("+{text}")
+        }
+    }
+
+    /// A node's name in sentences: the name the picture shows (label or
+    /// letter; a constant's value), after its group if it has one
+    /// (`layer1/neuron2/w1`: every neuron has a `w1`).
     fn name(&self, id: usize) -> String {
         let node = &self.graph.nodes()[id];
-        let base = match node.label.as_deref() {
-            Some(label) if !label.trim().is_empty() => {
-                super::drawing::clean(label, super::drawing::MAX_LABEL_CHARS)
-            }
-            _ if node.op == Op::Leaf => format!("v{id}"),
-            _ => format!("{} v{id}", words(node).english),
-        };
+        let base = self.names[id].clone().unwrap_or_else(|| self.n(node.data));
         match node.group.as_deref() {
-            Some(group) => format!(
-                "{}/{base}",
-                super::drawing::clean(group, super::drawing::MAX_LABEL_CHARS)
-            ),
+            Some(group) => format!("{}/{base}", clean(group, MAX_LABEL_CHARS)),
             None => base,
         }
     }
@@ -267,9 +397,9 @@ impl Explain<'_> {
     fn d(&self, id: usize) -> String {
         let name = self.name(id);
         if name.contains(|c: char| c.is_whitespace() || c == '/') {
-            format!("\u{2202}({name})")
+            format!("∂({name})")
         } else {
-            format!("\u{2202}{name}")
+            format!("∂{name}")
         }
     }
 
@@ -277,100 +407,239 @@ impl Explain<'_> {
         self.graph.len().saturating_sub(1)
     }
 
-    fn forward_text(&self, step: &ForwardStep) -> String {
+    fn gate(&self, id: usize) -> Gate {
+        Gate::of(self.graph, &self.graph.nodes()[id])
+    }
+
+    fn forward_text(&self, step: &ForwardStep) -> Said {
         let node = &self.graph.nodes()[step.node];
-        let w = words(node);
-        let a = |i: usize| step.inputs.get(i).map(|&x| self.n(x)).unwrap_or_default();
+        let gate = self.gate(step.node);
+        let a = |i: usize| step.inputs.get(i).map(|&x| self.p(x)).unwrap_or_default();
         let terms = |sep: &str| -> String {
             if step.inputs.len() <= 4 {
                 step.inputs
                     .iter()
-                    .map(|&x| self.n(x))
+                    .map(|&x| self.p(x))
                     .collect::<Vec<_>>()
                     .join(sep)
             } else {
-                format!("the {} terms", step.inputs.len())
+                format!("{} + \u{2026} + {}", a(0), a(step.inputs.len() - 1))
             }
         };
-        let formula = match node.op {
-            Op::Add => format!("{} + {}", a(0), a(1)),
-            Op::Mul => format!("{} \u{d7} {}", a(0), a(1)),
-            Op::Max if step.inputs.len() == 1 => format!("max(0, {})", a(0)),
-            Op::Max => format!("max({}, {})", a(0), a(1)),
-            Op::Exp => format!("exp({})", a(0)),
-            Op::Log => format!("ln({})", a(0)),
-            Op::Pow => format!("{}^{}", a(0), a(1)),
-            Op::Sum => format!("\u{3a3} {}", terms(" + ")),
-            Op::Dot | Op::DotConst => {
+        let formula = match gate {
+            Gate::Add => format!("{} + {}", a(0), a(1)),
+            Gate::Mul => format!("{} \u{d7} {}", a(0), a(1)),
+            Gate::Relu => format!("max(0, {})", a(0)),
+            Gate::Max => format!("max({}, {})", a(0), a(1)),
+            Gate::Exp => format!("e^{}", a(0)),
+            Gate::Log => format!("ln {}", a(0)),
+            Gate::Power(-1.0) => format!("1/{}", a(0)),
+            Gate::Power(_) | Gate::Pow => format!("{}^{}", a(0), a(1)),
+            Gate::Sum => format!("Σ {}", terms(" + ")),
+            Gate::Dot => {
                 let pairs = node.operands.len().max(node.constants.len());
-                format!("w\u{b7}x over {} pairs", pairs.max(1))
+                format!("w\u{b7}x ({} pairs)", pairs.max(1))
             }
-            Op::Leaf => String::new(),
+            Gate::Input => String::new(),
         };
-        format!(
-            "{} ({}) \u{c21c}\u{c804}\u{d30c} / forward: {} = {} = {}",
-            w.korean,
-            w.english,
+        let [ko, en] = gate.names();
+        let what = format!(
+            "{} = {formula} = {}",
             self.name(step.node),
-            formula,
             self.n(step.value)
+        );
+        both(
+            format!("순전파, {ko}: {what}"),
+            format!("Forward, {en}: {what}"),
         )
     }
 
-    fn backward_text(&self, step: &BackwardStep) -> (String, String, Vec<Question>) {
-        let node = &self.graph.nodes()[step.node];
-        let w = words(node);
+    /// The sentence (both languages), the exercise's sentence, and its
+    /// questions, for one backward step.
+    fn backward_text(&self, step: &BackwardStep) -> (Said, Said, Vec<Question>) {
+        let gate = self.gate(step.node);
         let out = self.output();
-        let mut text = String::new();
+        let [ko_name, en_name] = gate.names();
+        let [ko_rule, en_rule] = gate.rule();
+        let (mut ko, mut en) = (String::new(), String::new());
         if step.node == out {
-            let _ = write!(
-                text,
-                "\u{c5ed}\u{c804}\u{d30c} \u{c2dc}\u{c791} / backward starts: {}/{} = 1. ",
-                self.d(out),
-                self.d(out)
-            );
+            let seed = format!("{}/{} = 1. ", self.d(out), self.d(out));
+            ko.push_str(&format!("역전파 시작: {seed}"));
+            en.push_str(&format!("Backward starts: {seed}"));
         }
-        let head = format!("{} ({}) {}", w.korean, w.english, w.rule);
-        let mut ask = format!("{text}{head}: ");
-        let _ = write!(text, "{head}: ");
+        let _ = write!(ko, "{ko_name}{ko_rule}: ");
+        let _ = write!(en, "{}{en_rule}: ", capital(&en_name));
+        let (mut ask_ko, mut ask_en) = (ko.clone(), en.clone());
         let mut questions = Vec::new();
-        let shown = step.shares.len().min(6);
-        let mut parts = Vec::new();
-        let mut asks = Vec::new();
-        for share in &step.shares[..shown] {
-            let prompt = format!("{}/{}", self.d(out), self.d(share.operand));
+        let mut parts: Vec<Said> = Vec::new();
+        let mut asks: Vec<String> = Vec::new();
+        let up = self.n(step.upstream);
+        let rule_hint = |hint: &str| -> Said {
+            both(
+                format!("{ko_name}{ko_rule}: {hint}"),
+                format!("{}{en_rule}: {hint}", capital(&en_name)),
+            )
+        };
+        // A sum's terms all get the same gradient: one question for all.
+        let alike = step.shares.len() > 1
+            && step
+                .shares
+                .iter()
+                .all(|s| s.contribution.to_bits() == step.shares[0].contribution.to_bits());
+        if gate == Gate::Sum && alike {
+            let first = &step.shares[0];
+            let listed: Vec<String> = step
+                .shares
+                .iter()
+                .take(6)
+                .map(|s| self.name(s.operand))
+                .collect();
+            let more = step.shares.len().saturating_sub(6);
+            let (list_ko, list_en) = if more > 0 {
+                (
+                    format!("{} 외 {more}개", listed.join(", ")),
+                    format!("{} and {more} more", listed.join(", ")),
+                )
+            } else {
+                (listed.join(", "), listed.join(", "))
+            };
+            let prompt = format!("{}/∂(each term)", self.d(out));
             let hint = format!(
-                "{} \u{d7} {} = {}",
-                self.n(step.upstream),
-                self.n(share.local),
-                self.n(share.contribution)
+                "{up} \u{d7} {} = {}",
+                self.p(first.local),
+                self.n(first.contribution)
             );
-            let mut part = format!("{prompt} = {hint}");
-            if share.grad_after != share.contribution {
-                let _ = write!(part, " (so far {})", self.n(share.grad_after));
-            }
-            parts.push(part);
-            asks.push(format!("{prompt} = {} \u{d7} ?", self.n(step.upstream)));
+            parts.push(both(
+                format!(
+                    "{}개 항({list_ko}) 각각 {prompt} = {hint}",
+                    step.shares.len()
+                ),
+                format!(
+                    "each of the {} terms ({list_en}): {prompt} = {hint}",
+                    step.shares.len()
+                ),
+            ));
+            asks.push(format!("{prompt} = {up} \u{d7} ?"));
             questions.push(Question {
                 prompt,
-                answer: share.contribution,
-                hint: format!("{} {}: {hint}", w.english, w.rule),
+                answer: first.contribution.into(),
+                hint: rule_hint(&hint),
             });
-        }
-        if step.shares.len() > shown {
-            parts.push(format!("and {} more", step.shares.len() - shown));
-            asks.push(format!("and {} more", step.shares.len() - shown));
+        } else {
+            let shown = step.shares.len().min(6);
+            for share in &step.shares[..shown] {
+                let prompt = format!("{}/{}", self.d(out), self.d(share.operand));
+                let hint = format!(
+                    "{up} \u{d7} {} = {}",
+                    self.p(share.local),
+                    self.n(share.contribution)
+                );
+                let mut part = both(format!("{prompt} = {hint}"), format!("{prompt} = {hint}"));
+                if share.grad_after.to_bits() != share.contribution.to_bits() {
+                    let so_far = self.n(share.grad_after);
+                    part[0].push_str(&format!(" (지금까지 합 {so_far})"));
+                    part[1].push_str(&format!(" (so far {so_far})"));
+                }
+                parts.push(part);
+                asks.push(format!("{prompt} = {up} \u{d7} ?"));
+                questions.push(Question {
+                    prompt,
+                    answer: share.contribution.into(),
+                    hint: rule_hint(&hint),
+                });
+            }
+            let more = step.shares.len() - shown;
+            if more > 0 {
+                parts.push(both(format!("외 {more}개"), format!("and {more} more")));
+            }
         }
         if step.shares.is_empty() {
-            parts.push("nothing to pass on".into());
-            asks.push("nothing to pass on".into());
+            parts.push(both(
+                "넘겨줄 입력이 없습니다".into(),
+                "nothing to pass on".into(),
+            ));
         }
-        text.push_str(&parts.join("; "));
-        ask.push_str(&asks.join("; "));
-        (text, ask, questions)
+        let join = |k: usize| {
+            parts
+                .iter()
+                .map(|p| p[k].as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        ko.push_str(&join(0));
+        en.push_str(&join(1));
+        let asked = if asks.is_empty() {
+            [join(0), join(1)]
+        } else {
+            [asks.join("; "), asks.join("; ")]
+        };
+        ask_ko.push_str(&asked[0]);
+        ask_en.push_str(&asked[1]);
+        ([ko, en], [ask_ko, ask_en], questions)
     }
 
-    fn data(&self, trace: &Trace, drawing: &super::drawing::Drawing, eta: Option<f64>) -> Data {
+    /// What raising input `id` by 1 and by [`NUDGE_H`] does to the output,
+    /// by re-running the graph, against the gradient's prediction.
+    fn nudge(&self, id: usize, grad: f64) -> Said {
+        let nodes = self.graph.nodes();
+        let out = self.output();
+        let base: Vec<f64> = nodes.iter().map(|n| n.data).collect();
+        let raised = |by: f64| {
+            let mut data = base.clone();
+            data[id] += by;
+            self.graph.recompute(&mut data);
+            data[out]
+        };
+        let (x, f) = (nodes[id].data, nodes[out].data);
+        let (f1, fh) = (raised(1.0), raised(NUDGE_H));
+        let (d1, dh) = (f1 - f, fh - f);
+        let name = self.name(id);
+        let out_name = self.name(out);
+        let g = self.n(grad);
+        let exact = (d1 - grad).abs() <= 1e-9 * d1.abs().max(grad.abs()).max(1.0);
+        let (verdict_ko, verdict_en) = if exact {
+            (
+                format!("예측이 정확합니다: {out_name}은(는) {name}에 대해 선형입니다."),
+                format!("The prediction is exact: {out_name} is linear in {name}."),
+            )
+        } else {
+            (
+                "기울기는 선형 근사입니다: 작은 변화일수록 잘 맞습니다.".into(),
+                "The gradient is a linear approximation: it fits small steps best.".into(),
+            )
+        };
+        let h = self.n(NUDGE_H);
+        both(
+            format!(
+                "{name}을(를) 1 올리면 ({} → {}) {out_name} = {} → {} ({}); 기울기의 예측: {g} \u{d7} 1 = {g}. {h}만 올리면 {out_name}의 변화는 {}, 예측은 {g} \u{d7} {h} = {}. {verdict_ko}",
+                self.n(x),
+                self.n(x + 1.0),
+                self.n(f),
+                self.n(f1),
+                self.signed(d1),
+                self.signed(dh),
+                self.signed(grad * NUDGE_H),
+            ),
+            format!(
+                "Raise {name} by 1 ({} → {}): {out_name} = {} → {} ({}); the gradient predicts {g} \u{d7} 1 = {g}. Raise it by {h}: {out_name} changes by {}, predicted {g} \u{d7} {h} = {}. {verdict_en}",
+                self.n(x),
+                self.n(x + 1.0),
+                self.n(f),
+                self.n(f1),
+                self.signed(d1),
+                self.signed(dh),
+                self.signed(grad * NUDGE_H),
+            ),
+        )
+    }
+
+    fn data(
+        &self,
+        trace: &Trace,
+        drawing: &Drawing,
+        update: Option<(f64, &[usize])>,
+        language: Language,
+    ) -> Data {
         let nodes = self.graph.nodes();
         let n = nodes.len();
         let forward_count = trace.forward().count();
@@ -404,7 +673,7 @@ impl Explain<'_> {
         let mut edges_into = vec![Vec::new(); n];
         let mut gate_of = vec![None; n];
         for shape in &drawing.nodes {
-            if let (Some(id), true) = (shape.node, shape.name.starts_with("op")) {
+            if let (Some(id), Role::Gate) = (shape.node, shape.role) {
                 gate_of[id] = Some(shape.name.clone());
             }
         }
@@ -413,7 +682,7 @@ impl Explain<'_> {
             for &c in &edge.consumers {
                 edges_into[c].push(edge.name.clone());
             }
-            if edge.name.starts_with("eop") {
+            if edge.flow == Flow::GateToValue {
                 // A gate's edge to its value: part of the node's steps.
                 if let Some(&p) = edge.producers.first() {
                     edges_into[p].push(edge.name.clone());
@@ -433,7 +702,7 @@ impl Explain<'_> {
                     at,
                 });
             }
-            let grad_step = if edge.consumers.is_empty() {
+            let grad_step = if edge.flow == Flow::Output {
                 // The output's own edge: its gradient 1 starts backward.
                 forward_count + 1
             } else {
@@ -452,12 +721,12 @@ impl Explain<'_> {
         }
         // Records (nodes style, collapsed groups): values and gradients.
         for shape in &drawing.nodes {
-            let members: Vec<usize> = match shape.node {
-                Some(id) if !shape.name.starts_with("op") => vec![id],
-                Some(_) => continue,
-                None => (0..n)
+            let members: Vec<usize> = match (shape.role, shape.node) {
+                (Role::Value, Some(id)) => vec![id],
+                (Role::Group, _) => (0..n)
                     .filter(|&id| element(id).as_deref() == Some(shape.name.as_str()))
                     .collect(),
+                _ => continue,
             };
             if members.is_empty() {
                 continue;
@@ -476,29 +745,41 @@ impl Explain<'_> {
         let highlight = |id: usize| -> Vec<String> {
             element(id).into_iter().chain(gate_of[id].clone()).collect()
         };
-        let mut steps = Vec::with_capacity(1 + trace.steps().len());
-        let leaves: Vec<usize> = (0..n)
-            .filter(|&id| nodes[id].op == Op::Leaf && element(id).is_some())
+        let mut steps = Vec::with_capacity(3 + trace.steps().len());
+        let inputs: Vec<usize> = (0..n)
+            .filter(|&id| nodes[id].op == Op::Leaf && !nodes[id].constant && element(id).is_some())
             .collect();
-        let listed: Vec<String> = leaves
+        let constants = (0..n)
+            .filter(|&id| nodes[id].op == Op::Leaf && nodes[id].constant && element(id).is_some())
+            .count();
+        let listed: Vec<String> = inputs
             .iter()
             .take(6)
             .map(|&id| format!("{} = {}", self.name(id), self.n(nodes[id].data)))
             .collect();
-        let more = if leaves.len() > 6 {
-            format!(" and {} more", leaves.len() - 6)
-        } else {
-            String::new()
-        };
-        let start = format!(
-            "\u{c2dc}\u{c791} / start: the inputs {}{more}. Press \u{2192} to run the forward pass.",
-            listed.join(", ")
+        let more = inputs.len().saturating_sub(6);
+        let mut start = both(
+            format!("시작: 입력 {}", listed.join(", ")),
+            format!("Start: the inputs {}", listed.join(", ")),
         );
+        if more > 0 {
+            start[0].push_str(&format!(" 외 {more}개"));
+            start[1].push_str(&format!(" and {more} more"));
+        }
+        if constants > 0 {
+            start[0].push_str(&format!(", 상수 {constants}개"));
+            start[1].push_str(&format!(
+                ", and {constants} constant{}",
+                if constants == 1 { "" } else { "s" }
+            ));
+        }
+        start[0].push('.');
+        start[1].push('.');
         steps.push(StepView {
             kind: "start",
             ask: start.clone(),
             text: start,
-            elements: leaves.iter().filter_map(|&id| element(id)).collect(),
+            elements: inputs.iter().filter_map(|&id| element(id)).collect(),
             edges: Vec::new(),
             questions: Vec::new(),
         });
@@ -528,19 +809,54 @@ impl Explain<'_> {
                 }
             });
         }
-        let mut update = 0;
-        if let Some(eta) = eta {
-            for id in (0..n).filter(|&id| nodes[id].op == Op::Leaf && nodes[id].requires_grad) {
+        // The texts that show a node's value: its edges' values (lecture
+        // style) or its record's data field.
+        let value_texts = |id: usize| -> Vec<(String, &'static str)> {
+            let mut texts: Vec<(String, &'static str)> = drawing
+                .edges
+                .iter()
+                .filter(|e| e.flow != Flow::GateToValue && e.producers == [id] && e.value.is_some())
+                .map(|e| (e.name.clone(), "value"))
+                .collect();
+            if let Some(shape) = drawing
+                .nodes
+                .iter()
+                .find(|s| s.role == Role::Value && s.node == Some(id))
+                && matches!(shape.kind, ShapeKind::Record(_))
+            {
+                texts.push((shape.name.clone(), "data"));
+            }
+            texts
+        };
+        let record = |cls: &str, text: String| {
+            if cls == "data" {
+                format!("data {text}")
+            } else {
+                text
+            }
+        };
+        let mut changes = Vec::new();
+        let mut update_count = 0;
+        let mut stale = None;
+        if let Some((eta, parameters)) = update {
+            let mut data: Vec<f64> = nodes.iter().map(|node| node.data).collect();
+            for &id in parameters {
                 let (w, g) = (nodes[id].data, trace.grad(id));
-                let text = format!(
-                    "\u{acbd}\u{c0ac} \u{d558}\u{ac15}\u{bc95} / gradient descent: {name} \u{2190} {name} \u{2212} \u{3b7}\u{b7}{d}/{dw} = {} \u{2212} {} \u{d7} {} = {}",
-                    self.n(w),
-                    self.n(eta),
-                    self.n(g),
-                    self.n(w - eta * g),
+                let new = w - eta * g;
+                data[id] = new;
+                let formula = format!(
+                    "{name} ← {name} − η\u{b7}{d}/{dw} = {} − {} \u{d7} {} = {}",
+                    self.p(w),
+                    self.p(eta),
+                    self.p(g),
+                    self.n(new),
                     name = self.name(id),
                     d = self.d(self.output()),
                     dw = self.d(id),
+                );
+                let text = both(
+                    format!("경사 하강법: {formula}"),
+                    format!("Gradient descent: {formula}"),
                 );
                 steps.push(StepView {
                     kind: "update",
@@ -550,15 +866,88 @@ impl Explain<'_> {
                     edges: Vec::new(),
                     questions: Vec::new(),
                 });
-                update += 1;
+                let at = steps.len() - 1;
+                for (el, cls) in value_texts(id) {
+                    changes.push(Change {
+                        el,
+                        cls,
+                        at,
+                        text: record(cls, format!("{} → {}", self.n(w), self.n(new))),
+                    });
+                }
+                update_count += 1;
+            }
+            // One more forward pass with the new values.
+            self.graph.recompute(&mut data);
+            let out = self.output();
+            let (before, after) = (nodes[out].data, data[out]);
+            let change = after - before;
+            let said = format!(
+                "{} = {} → {}",
+                self.name(out),
+                self.n(before),
+                self.n(after)
+            );
+            let (verdict_ko, verdict_en) = if change < 0.0 {
+                (
+                    format!("{} 줄었습니다.", self.n(-change)),
+                    format!("down by {}.", self.n(-change)),
+                )
+            } else if change > 0.0 {
+                (
+                    format!("{} 늘었습니다: 학습률 η가 너무 큽니다.", self.n(change)),
+                    format!("up by {}: the learning rate is too large.", self.n(change)),
+                )
+            } else {
+                ("그대로입니다.".to_owned(), "unchanged.".to_owned())
+            };
+            let text = both(
+                format!("새 값으로 다시 순전파: {said}, {verdict_ko}"),
+                format!("Forward again with the new values: {said}, {verdict_en}"),
+            );
+            steps.push(StepView {
+                kind: "again",
+                ask: text.clone(),
+                text,
+                elements: highlight(out),
+                edges: edges_into[out].clone(),
+                questions: Vec::new(),
+            });
+            let at = steps.len() - 1;
+            stale = Some(at);
+            for id in 0..n {
+                if parameters.contains(&id) || nodes[id].op == Op::Leaf {
+                    continue;
+                }
+                let text = if id == out {
+                    format!("{} → {}", self.n(before), self.n(after))
+                } else {
+                    self.n(data[id])
+                };
+                for (el, cls) in value_texts(id) {
+                    changes.push(Change {
+                        el,
+                        cls,
+                        at,
+                        text: record(cls, text.clone()),
+                    });
+                }
             }
         }
+        let nudges = inputs
+            .iter()
+            .filter_map(|&id| Some((element(id)?, self.nudge(id, trace.grad(id)))))
+            .collect();
         Data {
+            lang: language.code(),
             steps,
             reveal,
+            changes,
+            nudges,
             forward: forward_count,
             backward: backward_count,
-            update,
+            update: update_count,
+            stale,
         }
     }
 }
@@ -573,31 +962,36 @@ fn page(id: &str, graph: &Graph, svg: &str, data: &Data) -> String {
         .replace('<', "\\u003c");
     let title = graph
         .output()
-        .and_then(|o| o.label.clone())
-        .unwrap_or_else(|| "a graph".into());
+        .and_then(|o| o.label.as_deref())
+        .map_or_else(|| "a graph".into(), |l| clean(l, MAX_LABEL_CHARS));
     let last = data.steps.len().saturating_sub(1);
+    let lang = data.lang;
+    let picture = fitted(svg);
     format!(
         r#"<!DOCTYPE html>
-<html lang="ko"><head><meta charset="utf-8"><title>chainrule explorer: {title}</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>chainrule explorer: {title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head><body>
-<div class="chainrule-explorer" id="{id}" tabindex="-1">
+<div class="chainrule-explorer" id="{id}" tabindex="-1" lang="{lang}">
 <style>{css}</style>
 <div class="cr-controls" hidden>
-<button type="button" class="cr-first" aria-label="first step">&#x00AB; first</button>
-<button type="button" class="cr-prev" aria-label="previous step">&#x25C0; prev</button>
-<button type="button" class="cr-play" aria-label="play">&#x25B6; play</button>
-<button type="button" class="cr-next" aria-label="next step">next &#x25B6;</button>
-<button type="button" class="cr-last" aria-label="last step">last &#x00BB;</button>
-<label>speed <select class="cr-speed" aria-label="speed"><option value="2000">slow</option><option value="1000" selected>normal</option><option value="400">fast</option></select></label>
+<button type="button" class="cr-first" aria-label="first step">&#x00AB;</button>
+<button type="button" class="cr-prev" aria-label="previous step">&#x25C0; <span class="cr-word" data-ko="이전" data-en="prev">prev</span></button>
+<button type="button" class="cr-play" aria-label="play">&#x25B6;</button>
+<button type="button" class="cr-next" aria-label="next step"><span class="cr-word" data-ko="다음" data-en="next">next</span> &#x25B6;</button>
+<button type="button" class="cr-last" aria-label="last step">&#x00BB;</button>
+<select class="cr-speed" aria-label="speed"><option value="2000">0.5&#xD7;</option><option value="1000" selected>1&#xD7;</option><option value="400">2.5&#xD7;</option></select>
 <input type="range" class="cr-slider" min="0" max="{last}" value="{last}" aria-label="step">
-<button type="button" class="cr-mode" aria-pressed="false">exercise mode</button>
+<button type="button" class="cr-mode" aria-pressed="false"><span class="cr-word" data-ko="연습 모드" data-en="exercise">exercise</span></button>
+<button type="button" class="cr-lang" aria-label="language">English</button>
 </div>
 <p class="cr-counter" id="step-counter">{last} steps: the final state</p>
 <p class="cr-text" id="step-text" aria-live="polite">Every value (above each edge) and gradient (in red, below) after the backward pass.</p>
+<p class="cr-hint"></p>
 <div class="cr-exercise" hidden><div class="cr-questions"></div>
-<button type="button" class="cr-check">check</button> <button type="button" class="cr-show">show</button>
+<button type="button" class="cr-check"><span class="cr-word" data-ko="확인" data-en="check">check</span></button> <button type="button" class="cr-show"><span class="cr-word" data-ko="정답 보기" data-en="show">show</span></button>
 <p class="cr-feedback" id="feedback" aria-live="polite"></p></div>
-<div class="cr-picture">{svg}</div>
+<div class="cr-picture">{picture}</div>
+<p class="cr-nudge" id="nudge" aria-live="polite"></p>
 <p class="cr-info" id="node-info"></p>
 <noscript><p>Scripts are off: the picture shows the final values and gradients. Open this file in a browser to step through it.</p></noscript>
 <script type="application/json" class="cr-data">{json}</script>
@@ -611,229 +1005,34 @@ fn page(id: &str, graph: &Graph, svg: &str, data: &Data) -> String {
     )
 }
 
-const CSS: &str = r#"
-.chainrule-explorer{font-family:"Noto Sans CJK KR","Noto Sans KR","Malgun Gothic","Apple SD Gothic Neo",Helvetica,Arial,sans-serif;font-size:14px;max-width:100%}
-.chainrule-explorer .cr-controls{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin:4px 0}
-.chainrule-explorer .cr-controls[hidden],.chainrule-explorer .cr-exercise[hidden]{display:none}
-.chainrule-explorer button{font:inherit;padding:3px 9px;border:1px solid #8a94a6;border-radius:4px;background:#f4f6fa;cursor:pointer}
-.chainrule-explorer button:focus-visible,.chainrule-explorer input:focus-visible,.chainrule-explorer g.node:focus{outline:3px solid #1f5fbf;outline-offset:2px}
-.chainrule-explorer .cr-mode[aria-pressed="true"]{background:#ffe8a8;font-weight:bold}
-.chainrule-explorer .cr-slider{flex:1 1 160px}
-.chainrule-explorer .cr-text{min-height:2.6em;margin:4px 0;font-size:15px}
-.chainrule-explorer .cr-counter{margin:2px 0;color:#44506a}
-.chainrule-explorer .cr-info{min-height:1.3em;color:#44506a}
-.chainrule-explorer .cr-picture{overflow-x:auto}
-.chainrule-explorer g.active > circle,.chainrule-explorer g.active > rect{stroke:#1f5fbf;stroke-width:3.5;stroke-dasharray:6 2}
-.chainrule-explorer g.active > text,.chainrule-explorer g.active tspan{font-weight:bold}
-.chainrule-explorer g.edge.active > path{stroke:#1f5fbf;stroke-width:2.5}
-.chainrule-explorer g.edge.active > polygon{fill:#1f5fbf}
-.chainrule-explorer .cr-questions label{display:inline-block;margin:2px 10px 2px 0}
-.chainrule-explorer .cr-questions input{width:7em;font:inherit}
-.chainrule-explorer .right{color:#0a6b2a;font-weight:bold}
-.chainrule-explorer .wrong{color:#a00000;font-weight:bold}
-"#;
+/// Largest scale at which the explorer shows a picture: the apple's fills
+/// most of a laptop's width, its text stays under about 23 px.
+const MAX_SCALE: f64 = 1.8;
+/// Smallest scale: the smallest text (11 px) stays at 9 px; a wider
+/// picture scrolls inside its frame.
+const MIN_SCALE: f64 = 9.0 / 11.0;
 
-const JS: &str = r##"(function () {
-  "use strict";
-  var root = document.getElementById("ROOT_ID");
-  if (!root || root.dataset.ready) { return; }
-  root.dataset.ready = "1";
-  var data = JSON.parse(root.querySelector("script.cr-data").textContent);
-  var steps = data.steps, last = steps.length - 1;
-  var svg = root.querySelector("svg");
-  function q(sel) { return root.querySelector(sel); }
-  // Elements by id, looked up once: ids repeat across explorers in one
-  // notebook page, so the search stays inside this picture.
-  var found = {};
-  svg.querySelectorAll("[id]").forEach(function (el) {
-    if (!(el.id in found)) { found[el.id] = el; }
-  });
-  function byId(id) { return found[id] || null; }
-  // Each reveal's texts, looked up once.
-  data.reveal.forEach(function (r) {
-    var el = byId(r.el);
-    r.texts = el ? Array.prototype.slice.call(el.querySelectorAll("." + r.cls)) : [];
-  });
-  var state = { step: last, exercise: false, timer: null, solved: {} };
-  var active = [];
-  var slider = q(".cr-slider"), counter = q(".cr-counter"), text = q(".cr-text");
-  var exercise = q(".cr-exercise"), questions = q(".cr-questions"), feedback = q(".cr-feedback");
-  var mode = q(".cr-mode"), play = q(".cr-play");
-  q(".cr-controls").hidden = false;
-  // A page of its own: the URL's #step=N and the keys anywhere. In a
-  // notebook the URL is the notebook's, and keys count only when the
-  // explorer has the focus.
-  var standalone = root.parentElement === document.body;
+/// The picture sized for the explorer's frame: as wide as the frame, but
+/// at most [`MAX_SCALE`] and at least [`MIN_SCALE`] times its own size.
+fn fitted(svg: &str) -> String {
+    let width = svg
+        .split_once(r#"width=""#)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .and_then(|(w, _)| w.parse::<f64>().ok())
+        .unwrap_or(400.0);
+    svg.replacen(
+        r#"style="max-width:100%;height:auto""#,
+        &format!(
+            r#"style="width:100%;max-width:{:.0}px;min-width:{:.0}px;height:auto""#,
+            width * MAX_SCALE,
+            width * MIN_SCALE
+        ),
+        1,
+    )
+}
 
-  function phase(s) {
-    if (s === 0) { return "start"; }
-    if (s <= data.forward) { return "forward " + s + "/" + data.forward + " (\uC21C\uC804\uD30C)"; }
-    if (s <= data.forward + data.backward) { return "backward " + (s - data.forward) + "/" + data.backward + " (\uC5ED\uC804\uD30C)"; }
-    return "update " + (s - data.forward - data.backward) + "/" + data.update;
-  }
-  function hidden(s) {
-    return state.exercise && steps[s].kind === "backward" && steps[s].questions.length > 0 && !state.solved[s];
-  }
-  function render() {
-    var s = state.step, step = steps[s];
-    data.reveal.forEach(function (r) {
-      var show = s >= r.at && !(r.cls === "grad" && r.at === s && hidden(s));
-      r.texts.forEach(function (t) { t.style.visibility = show ? "" : "hidden"; });
-    });
-    active.forEach(function (e) { e.classList.remove("active"); });
-    active = [];
-    step.elements.concat(step.edges).forEach(function (id) {
-      var el = byId(id);
-      if (el) { el.classList.add("active"); active.push(el); }
-    });
-    text.textContent = hidden(s) ? step.ask : step.text;
-    counter.textContent = "step " + s + " of " + last + " \u00B7 " + phase(s);
-    slider.value = String(s);
-    if (hidden(s)) { ask(step); } else { exercise.hidden = true; }
-    var hash = "#step=" + (s === last ? "end" : s) + (state.exercise ? "&mode=exercise" : "");
-    if (standalone && window.location.hash !== hash && window.history && window.history.replaceState) {
-      try { window.history.replaceState(null, "", hash); } catch (e) { /* file: pages may refuse */ }
-    }
-  }
-  function ask(step) {
-    exercise.hidden = false;
-    feedback.textContent = "";
-    feedback.className = "cr-feedback";
-    questions.innerHTML = "";
-    step.questions.forEach(function (question, k) {
-      var label = document.createElement("label");
-      label.textContent = question.prompt + " = ";
-      var input = document.createElement("input");
-      input.type = "text";
-      input.inputMode = "decimal";
-      input.className = "cr-answer";
-      input.id = "answer-" + k;
-      input.setAttribute("aria-label", question.prompt);
-      input.addEventListener("keydown", function (e) {
-        if (e.key === "Enter") { e.preventDefault(); check(); }
-      });
-      label.appendChild(input);
-      questions.appendChild(label);
-    });
-  }
-  function close(x, answer) {
-    if (!isFinite(x)) { return false; }
-    return Math.abs(x - answer) <= 1e-3 * Math.max(Math.abs(answer), 1e-12) || x === answer;
-  }
-  function check() {
-    var s = state.step, step = steps[s], inputs = questions.querySelectorAll("input");
-    var said = [], right = 0, typed = 0;
-    step.questions.forEach(function (question, k) {
-      var input = inputs[k], raw = input.value.trim(), label = input.parentElement;
-      label.classList.remove("right", "wrong");
-      if (raw === "") { return; }
-      typed += 1;
-      if (close(Number(raw), question.answer)) {
-        right += 1;
-        label.classList.add("right");
-        said.push("\u2713 right: " + question.prompt + " = " + raw);
-      } else {
-        label.classList.add("wrong");
-        said.push("\u2717 wrong: " + question.prompt + " is not " + raw + " (" + question.hint.replace(/= [^=]*$/, "= ?") + ")");
-      }
-    });
-    if (typed === 0) {
-      feedback.textContent = "Type a number for a gradient, then check.";
-      feedback.className = "cr-feedback";
-      return;
-    }
-    feedback.textContent = said.join("; ");
-    feedback.className = "cr-feedback " + (right === typed ? "right" : "wrong");
-    if (right === step.questions.length) {
-      state.solved[s] = true;
-      render();
-      exercise.hidden = false;
-      questions.innerHTML = "";
-      feedback.textContent = said.join("; ") + ". " + step.text;
-      feedback.className = "cr-feedback right";
-    }
-  }
-  function show() {
-    var s = state.step;
-    state.solved[s] = true;
-    render();
-    feedback.textContent = "Shown: " + steps[s].questions.map(function (x) { return x.hint; }).join("; ");
-    feedback.className = "cr-feedback";
-    exercise.hidden = false;
-    questions.innerHTML = "";
-  }
-  function go(s) {
-    state.step = Math.max(0, Math.min(last, s));
-    render();
-  }
-  function stop() {
-    if (state.timer) { clearInterval(state.timer); state.timer = null; }
-    play.textContent = "\u25B6 play";
-    play.setAttribute("aria-label", "play");
-  }
-  function toggle() {
-    if (state.timer) { stop(); return; }
-    if (state.step === last) { go(0); }
-    play.textContent = "\u2016 pause";
-    play.setAttribute("aria-label", "pause");
-    state.timer = setInterval(function () {
-      if (state.step >= last || hidden(state.step)) { stop(); return; }
-      go(state.step + 1);
-      if (state.step >= last) { stop(); }
-    }, Number(q(".cr-speed").value));
-  }
-  function setMode(on) {
-    state.exercise = on;
-    mode.setAttribute("aria-pressed", on ? "true" : "false");
-    render();
-  }
-  q(".cr-first").addEventListener("click", function () { stop(); go(0); });
-  q(".cr-prev").addEventListener("click", function () { stop(); go(state.step - 1); });
-  q(".cr-next").addEventListener("click", function () { stop(); go(state.step + 1); });
-  q(".cr-last").addEventListener("click", function () { stop(); go(last); });
-  play.addEventListener("click", toggle);
-  slider.addEventListener("input", function () { stop(); go(Number(slider.value)); });
-  mode.addEventListener("click", function () { setMode(!state.exercise); });
-  q(".cr-check").addEventListener("click", check);
-  q(".cr-show").addEventListener("click", show);
-  function key(e) {
-    var t = e.target && e.target.tagName;
-    if (t === "INPUT" || t === "SELECT" || t === "TEXTAREA") { return; }
-    if (e.key === "ArrowRight") { stop(); go(state.step + 1); }
-    else if (e.key === "ArrowLeft") { stop(); go(state.step - 1); }
-    else if (e.key === "Home") { stop(); go(0); }
-    else if (e.key === "End") { stop(); go(last); }
-    else if (e.key === " " || e.key === "Spacebar") { if (t === "BUTTON") { return; } toggle(); }
-    else { return; }
-    e.preventDefault();
-  }
-  if (standalone) { document.addEventListener("keydown", key); }
-  else { root.addEventListener("keydown", key); }
-  var info = q(".cr-info");
-  svg.querySelectorAll("g.node").forEach(function (g) {
-    g.setAttribute("tabindex", "0");
-    var title = g.querySelector("title");
-    var say = function () { info.textContent = title ? title.textContent : ""; };
-    g.addEventListener("mouseenter", say);
-    g.addEventListener("focus", say);
-  });
-  function fromHash() {
-    stop();
-    var h = window.location.hash.replace(/^#/, ""), s = last, ex = false;
-    h.split("&").forEach(function (part) {
-      var kv = part.split("=");
-      if (kv[0] === "step") { s = kv[1] === "end" ? last : parseInt(kv[1], 10); }
-      if (kv[0] === "mode") { ex = kv[1] === "exercise"; }
-    });
-    if (isNaN(s)) { s = last; }
-    state.exercise = ex;
-    mode.setAttribute("aria-pressed", ex ? "true" : "false");
-    go(s);
-  }
-  if (standalone) {
-    window.addEventListener("hashchange", fromHash);
-    fromHash();
-  } else {
-    go(last);
-  }
-})();"##;
+/// The page's stylesheet.
+const CSS: &str = include_str!("explorer.css");
+
+/// The page's script (`ROOT_ID` stands for the explorer's element id).
+const JS: &str = include_str!("explorer.js");

@@ -30,6 +30,7 @@
 mod dot;
 mod drawing;
 mod explorer;
+mod gate;
 mod layout;
 mod notebook;
 mod picture;
@@ -43,7 +44,7 @@ pub use dot::{
     Renderer, Style,
 };
 pub use drawing::MAX_LABEL_CHARS;
-pub use explorer::ExplorerOptions;
+pub use explorer::{ExplorerOptions, Language};
 pub use picture::Html;
 pub use picture::Svg;
 pub use svg::graphviz_installed;
@@ -98,6 +99,14 @@ pub enum GraphError {
          the lecture uses 0.01 to 0.1"
     )]
     LearningRate(String),
+    /// An explorer's parameter name names no leaf that takes a gradient.
+    #[error(
+        "{0:?} names no leaf of the graph that takes a gradient, so the explorer \
+         cannot update it; name labelled leaves made with Value::new (Graph::find \
+         finds them, `layer1/neuron1/w1` inside a group), e.g. \
+         ExplorerOptions::parameters([\"w0\", \"w1\"])"
+    )]
+    NotAParameter(String),
     /// Graphviz's `dot` program was asked for but is not installed.
     #[error(
         "Graphviz's `dot` program was not found on PATH; install Graphviz \

@@ -8,12 +8,17 @@ use std::fmt::Write;
 use unicode_width::UnicodeWidthStr;
 
 use super::dot::{FONT_FAMILIES, RankDir, cluster_fill};
-use super::drawing::{Arrow, Drawing, Field, ShapeKind};
+use super::drawing::{Arrow, Drawing, Field, LegendItem, ShapeKind};
 use super::layout::{self, Extent, Placed, Point, Problem};
 
 /// Font sizes of node text and of edge labels, in pixels.
 const NODE_FONT: f64 = 13.0;
 const EDGE_FONT: f64 = 12.0;
+/// Font size of a lecture-style gate's symbol (`+`, `×`, `1/x`): legible
+/// at a glance, as on the slides.
+const SYMBOL_FONT: f64 = 18.0;
+/// Font size of a gate's name beside its circle.
+const NAME_FONT: f64 = 12.0;
 /// Width of one terminal column of text, in ems: Latin letters and digits
 /// are about half an em (Helvetica's digits: 0.556), Hangul and CJK take
 /// two columns.
@@ -24,8 +29,9 @@ const LINE: f64 = 16.0;
 const ARROW: (f64, f64) = (7.0, 3.5);
 /// The attributes of a gradient's text: red, and marked as a gradient.
 const GRAD: &str = r##" class="grad" fill="#d00000""##;
-/// Height of the legend row.
+/// Height of the legend row, and its font size.
 const LEGEND_ROW: f64 = 20.0;
+const LEGEND_FONT: f64 = 12.0;
 
 /// The width of `text` in a font of `size` pixels (longest line).
 fn text_width(text: &str, size: f64) -> f64 {
@@ -83,8 +89,8 @@ fn shape_size(kind: &ShapeKind) -> (f64, f64, Vec<f64>) {
             LINE + 8.0,
             Vec::new(),
         ),
-        ShapeKind::Circle(text) => {
-            let d = (text_width(text, NODE_FONT) + 12.0).max(30.0);
+        ShapeKind::Circle(text, _) => {
+            let d = (text_width(text, SYMBOL_FONT) + 10.0).max(34.0);
             (d, d, Vec::new())
         }
         ShapeKind::Text(text) => (
@@ -136,6 +142,23 @@ fn label_extent(rankdir: RankDir, edge: &Arrow) -> Option<Extent> {
     })
 }
 
+/// The room a shape needs around the line its edges attach to: a circle
+/// with a name has the name under it (left to right) or to its right (top
+/// to bottom).
+fn shape_extent(rankdir: RankDir, kind: &ShapeKind, (w, h): (f64, f64)) -> Extent {
+    let mut extent = Extent::centred(rankdir, w, h);
+    if let ShapeKind::Circle(_, name) = kind {
+        extent.round = true;
+        if let Some(name) = name {
+            match rankdir {
+                RankDir::LeftRight => extent.after += NAME_FONT + 4.0,
+                RankDir::TopBottom => extent.after += text_width(name, NAME_FONT) + 6.0,
+            }
+        }
+    }
+    extent
+}
+
 /// Renders a drawing to SVG.
 pub(crate) fn render(drawing: &Drawing) -> String {
     let rankdir = drawing.rankdir;
@@ -146,10 +169,7 @@ pub(crate) fn render(drawing: &Drawing) -> String {
         nodes: sizes
             .iter()
             .zip(&drawing.nodes)
-            .map(|((w, h, _), shape)| Extent {
-                round: matches!(shape.kind, ShapeKind::Circle(_)),
-                ..Extent::centred(rankdir, *w, *h)
-            })
+            .map(|((w, h, _), shape)| shape_extent(rankdir, &shape.kind, (*w, *h)))
             .collect(),
         node_cluster: drawing.nodes.iter().map(|s| s.cluster).collect(),
         cluster_parent: drawing.clusters.iter().map(|c| c.parent).collect(),
@@ -164,22 +184,18 @@ pub(crate) fn render(drawing: &Drawing) -> String {
 }
 
 fn write_svg(drawing: &Drawing, sizes: &[(f64, f64, Vec<f64>)], placed: &Placed) -> String {
-    let legend_width: f64 = drawing
-        .legend
-        .iter()
-        .map(|k| text_width(k.legend(), EDGE_FONT) + 30.0)
-        .sum::<f64>()
-        + 50.0;
-    let legend_height = if drawing.legend.is_empty() {
-        0.0
-    } else {
-        LEGEND_ROW + 6.0
+    let legend = drawing.legend_row();
+    let item_width = |item: &LegendItem| {
+        text_width(item.text, LEGEND_FONT) + if item.swatch.is_some() { 30.0 } else { 18.0 }
     };
-    let width = placed.width.max(if drawing.legend.is_empty() {
-        0.0
-    } else {
-        legend_width
-    });
+    let (legend_width, legend_height) = match &legend {
+        Some((head, items)) => (
+            text_width(head, LEGEND_FONT) + 20.0 + items.iter().map(item_width).sum::<f64>(),
+            LEGEND_ROW + 6.0,
+        ),
+        None => (0.0, 0.0),
+    };
+    let width = placed.width.max(legend_width);
     let height = placed.height + legend_height;
     let mut svg = String::with_capacity(512 + 400 * (drawing.nodes.len() + drawing.edges.len()));
     let _ = write!(
@@ -259,13 +275,29 @@ fn write_svg(drawing: &Drawing, sizes: &[(f64, f64, Vec<f64>)], placed: &Placed)
                 );
                 text_block(&mut svg, text, cx, cy, "");
             }
-            ShapeKind::Circle(text) => {
+            ShapeKind::Circle(text, name) => {
+                let r = w / 2.0;
                 let _ = write!(
                     svg,
-                    r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="{:.1}" fill="{fill}" stroke="black"/>"#,
-                    w / 2.0
+                    r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="{r:.1}" fill="{fill}" stroke="black"/>"#,
                 );
-                text_block(&mut svg, text, cx, cy, "");
+                let _ = write!(
+                    svg,
+                    r#"<text class="symbol" x="{cx:.1}" y="{:.1}" text-anchor="middle" font-size="{SYMBOL_FONT}">{}</text>"#,
+                    cy + SYMBOL_FONT * 0.35,
+                    xml(text)
+                );
+                if let Some(name) = name {
+                    let (x, y, anchor) = match drawing.rankdir {
+                        RankDir::LeftRight => (cx, cy + r + NAME_FONT + 1.0, "middle"),
+                        RankDir::TopBottom => (cx + r + 4.0, cy + NAME_FONT * 0.35, "start"),
+                    };
+                    let _ = write!(
+                        svg,
+                        r##"<text class="name" x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" font-size="{NAME_FONT}" font-style="italic" fill="#1f3a68">{}</text>"##,
+                        xml(name)
+                    );
+                }
             }
             ShapeKind::Text(text) => {
                 // An invisible box, so that the text's node can be pointed
@@ -286,25 +318,37 @@ fn write_svg(drawing: &Drawing, sizes: &[(f64, f64, Vec<f64>)], placed: &Placed)
         }
         svg.push_str("</g>\n");
     }
-    if !drawing.legend.is_empty() {
+    if let Some((head, items)) = &legend {
         let y = placed.height + 2.0;
         let _ = write!(
             svg,
-            r##"<g id="legend" class="legend"><text x="8" y="{:.1}" font-size="11" fill="#444">gates:</text>"##,
+            r##"<g id="legend" class="legend"><text x="8" y="{:.1}" font-size="{LEGEND_FONT}" fill="#444">{head}</text>"##,
             y + 14.0
         );
-        let mut x = 52.0;
-        for kind in &drawing.legend {
+        let mut x = 8.0 + text_width(head, LEGEND_FONT) + 12.0;
+        for item in items {
+            let mut text_x = x;
+            if let Some(fill) = item.swatch {
+                let _ = write!(
+                    svg,
+                    r##"<rect x="{x:.1}" y="{:.1}" width="12" height="12" rx="3" fill="{fill}" stroke="#555"/>"##,
+                    y + 4.0,
+                );
+                text_x += 16.0;
+            }
+            // Not of class `grad`: the key is no gradient of the graph.
+            let attributes = if item.grad {
+                r##" class="key-grad" fill="#d00000""##
+            } else {
+                r##" fill="#222""##
+            };
             let _ = write!(
                 svg,
-                r##"<rect x="{x:.1}" y="{:.1}" width="12" height="12" rx="3" fill="{}" stroke="#555"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#444">{}</text>"##,
-                y + 4.0,
-                kind.colour(),
-                x + 16.0,
+                r#"<text x="{text_x:.1}" y="{:.1}" font-size="{LEGEND_FONT}"{attributes}>{}</text>"#,
                 y + 14.0,
-                xml(kind.legend())
+                xml(item.text)
             );
-            x += text_width(kind.legend(), EDGE_FONT) + 30.0;
+            x += item_width(item);
         }
         svg.push_str("</g>\n");
     }

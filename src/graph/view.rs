@@ -330,6 +330,33 @@ impl Graph {
         (Graph { nodes }, renamed)
     }
 
+    /// Every node's value when the leaves hold `data` (indexed by id, the
+    /// leaves' entries read, every other entry written), by the engine's
+    /// own forward rules in [`op`]: with the snapshot's leaf values it
+    /// gives every node's data bit for bit. The explorer asks it what a
+    /// nudged input or an updated weight does to the output.
+    pub(crate) fn recompute(&self, data: &mut [f64]) {
+        for node in &self.nodes {
+            let at = |k: usize| node.operands.get(k).map_or(op::ABSENT_RHS, |&o| data[o]);
+            let value = match node.op {
+                Op::Leaf => continue,
+                Op::Sum => op::sum_forward(node.operands.iter().map(|&o| data[o])),
+                Op::Dot => {
+                    let (ws, xs) = node.operands.split_at(node.operands.len() / 2);
+                    op::dot_forward(ws.iter().zip(xs).map(|(&w, &x)| (data[w], data[x])))
+                }
+                Op::DotConst => op::dot_forward(
+                    node.operands
+                        .iter()
+                        .zip(&node.constants)
+                        .map(|(&w, &c)| (data[w], c)),
+                ),
+                op => op.forward(at(0), at(1)),
+            };
+            data[node.id] = value;
+        }
+    }
+
     /// The graph as a `petgraph` directed graph, for analysis: node weights
     /// are the [`GraphNode`]s, edges run from operand to result, and node
     /// index `i` is id `i`.
