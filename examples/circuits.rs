@@ -3,17 +3,19 @@
 //! Prints the values and gradients of the course notes and draws each graph.
 //!
 //! ```text
-//! cargo run --release --example circuits [-- --out DIR]
+//! cargo run --release --example circuits [-- --out DIR] [--lang ko|en]
 //! ```
 
 #[path = "support/mod.rs"]
 mod support;
 
 use chainrule::Value;
-use chainrule::graph::{DotOptions, RankDir};
+use chainrule::graph::{DotOptions, ExplorerOptions, RankDir};
 
 fn main() {
-    let out = support::Flags::parse(0, &["--out"]).out_dir();
+    let flags = support::Flags::parse(0, &["--out", "--lang"]);
+    let out = flags.out_dir();
+    let language = flags.language();
 
     println!("f(x, y, z) = (x + y) z at x = -2, y = 5, z = -4");
     let x = Value::new(-2.0).with_label("x");
@@ -29,7 +31,13 @@ fn main() {
         y.grad(),
         z.grad()
     );
-    support::draw(&out, "circuit", &f, &DotOptions::new());
+    support::draw_explored(
+        &out,
+        "circuit",
+        &f,
+        &DotOptions::new(),
+        ExplorerOptions::new().language(language),
+    );
 
     println!(
         "\nsigmoid neuron: f(w, x) = 1 / (1 + e^-(w0 x0 + w1 x1 + w2)), w = [2, -3, -3], x = [-1, -2]"
@@ -44,8 +52,10 @@ fn main() {
         .enumerate()
         .map(|(i, &v)| Value::new(v).with_label(format!("x{i}")))
         .collect();
+    // The slide's circuit, gate by gate: two ×, two +, × -1, exp, + 1 and
+    // 1/x (a power of -1, drawn as the slide's 1/x gate).
     let dot = (&w[0] * &x[0] + &w[1] * &x[1] + &w[2]).with_label("w·x + b");
-    let f = dot.sigmoid().with_label("f");
+    let f = ((-&dot).exp() + 1.0).powf(-1.0).with_label("f");
     f.backward();
     println!("  f = {:.4}", f.data());
     println!(
@@ -64,11 +74,17 @@ fn main() {
         f.data() * (1.0 - f.data()),
         dot.grad()
     );
-    support::draw(
+    // Its explorer ends with one gradient-descent step on the weights
+    // (not the inputs) and the forward pass after it.
+    support::draw_explored(
         &out,
         "sigmoid-neuron",
         &f,
         &DotOptions::new().rankdir(RankDir::LeftRight),
+        ExplorerOptions::new()
+            .language(language)
+            .learning_rate(0.1)
+            .parameters(["w0", "w1", "w2"]),
     );
 
     println!("\ngates: f = 2 (x y + max(z, w)) at x = 3, y = -4, z = 2, w = -1");
@@ -87,7 +103,13 @@ fn main() {
         z.grad(),
         w.grad()
     );
-    support::draw(&out, "gates", &f, &DotOptions::new());
+    support::draw_explored(
+        &out,
+        "gates",
+        &f,
+        &DotOptions::new(),
+        ExplorerOptions::new().language(language),
+    );
 
     support::report(&out);
 }

@@ -4,19 +4,21 @@
 //! neuron.
 //!
 //! ```text
-//! cargo run --release --example neuron [-- --out DIR]
+//! cargo run --release --example neuron [-- --out DIR] [--lang ko|en]
 //! ```
 
 #[path = "support/mod.rs"]
 mod support;
 
 use chainrule::Value;
-use chainrule::graph::{DotOptions, Renderer, Style};
+use chainrule::graph::{DotOptions, ExplorerOptions, Renderer, Style};
 use chainrule::nn::{Activation, Mlp};
 use rand::SeedableRng;
 
 fn main() {
-    let out = support::Flags::parse(0, &["--out"]).out_dir();
+    let flags = support::Flags::parse(0, &["--out", "--lang"]);
+    let out = flags.out_dir();
+    let explorer = || ExplorerOptions::new().language(flags.language());
 
     // micrograd draws its neuron with random weights; these are fixed so the
     // picture is the same on every run.
@@ -49,12 +51,13 @@ fn main() {
         y.graph().expand_fused().len()
     );
 
-    support::draw(&out, "neuron-fused", &y, &DotOptions::new());
-    support::draw(
+    support::draw_explored(&out, "neuron-fused", &y, &DotOptions::new(), explorer());
+    support::draw_explored(
         &out,
         "neuron-expanded",
         &y,
         &DotOptions::new().expand_fused(true),
+        explorer(),
     );
 
     // A whole 2-4-4-1 network on one sample: `nn` groups what it builds by
@@ -79,7 +82,15 @@ fn main() {
         loss.graph().len()
     );
     let options = DotOptions::new().expand_fused(true).hide_constants(true);
-    support::draw(&out, "mlp-2-4-4-1", &loss, &options);
+    // Its explorer ends with a gradient-descent step on the network's
+    // weights and biases (nn's parameters; not the point's inputs).
+    support::draw_explored(
+        &out,
+        "mlp-2-4-4-1",
+        &loss,
+        &options,
+        explorer().learning_rate(0.05),
+    );
     // The same picture by the pure-Rust renderer, whatever is installed
     // (the README's).
     let pure = options.style(Style::Lecture).renderer(Renderer::PureRust);

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use chainrule::Value;
-use chainrule::graph::{DotOptions, ExplorerOptions, Style, graphviz_installed};
+use chainrule::graph::{DotOptions, ExplorerOptions, Language, Style, graphviz_installed};
 
 /// The command line's `--flag value` pairs, checked when read: every flag
 /// is one the example knows and has a value, and every number is in the
@@ -92,6 +92,18 @@ impl Flags {
         }
     }
 
+    /// The language given by `--lang ko|en` (default Korean, the
+    /// lecture's).
+    pub fn language(&self) -> Language {
+        match self.get("--lang") {
+            None | Some("ko") => Language::Korean,
+            Some("en") => Language::English,
+            Some(other) => fail(&format!(
+                "--lang {other:?} is not accepted: give ko (한국어) or en (English)"
+            )),
+        }
+    }
+
     /// The folder given by `--out DIR` (default `./chainrule-out`), created.
     pub fn out_dir(&self) -> PathBuf {
         let dir = PathBuf::from(self.text("--out", "chainrule-out"));
@@ -171,6 +183,19 @@ pub fn fail(message: &str) -> ! {
 /// `options` for anything but the style, and its explorer (step through
 /// forward and backward in a browser) as `DIR/NAME-explorer.html`.
 pub fn draw(dir: &Path, name: &str, value: &Value, options: &DotOptions) {
+    draw_explored(dir, name, value, options, ExplorerOptions::new());
+}
+
+/// As [`draw`], with the explorer's own options (language, a learning
+/// rate and its parameters); its picture takes `options` in the lecture
+/// style.
+pub fn draw_explored(
+    dir: &Path,
+    name: &str,
+    value: &Value,
+    options: &DotOptions,
+    explorer: ExplorerOptions,
+) {
     let graph = value.graph();
     for style in [Style::Nodes, Style::Lecture] {
         let options = options.clone().style(style);
@@ -191,7 +216,7 @@ pub fn draw(dir: &Path, name: &str, value: &Value, options: &DotOptions) {
             }
         }
     }
-    let explorer = ExplorerOptions::new().picture(options.clone().style(Style::Lecture));
+    let explorer = explorer.picture(options.clone().style(Style::Lecture));
     let path = dir.join(format!("{name}-explorer.html"));
     graph
         .explorer(&explorer)
