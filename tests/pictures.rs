@@ -4,7 +4,7 @@
 //! SVG is parsed by a real XML parser.
 
 use chainrule::graph::{
-    DEFAULT_NODE_LIMIT, DotOptions, GraphError, MAX_LABEL_CHARS, Renderer, Style,
+    DEFAULT_NODE_LIMIT, DotOptions, GraphError, MAX_LABEL_CHARS, NumberFormat, Renderer, Style,
     graphviz_installed,
 };
 use chainrule::nn::{Activation, Mlp};
@@ -251,6 +251,7 @@ fn an_mlp_sample_groups_by_layer_and_neuron_without_user_code() {
         let options = DotOptions::lecture()
             .expand_fused(true)
             .hide_constants(true)
+            .neurons(false)
             .renderer(renderer);
         let svg = graph.to_svg(&options).unwrap();
         let document = parse(&svg);
@@ -262,6 +263,84 @@ fn an_mlp_sample_groups_by_layer_and_neuron_without_user_code() {
         }
         // No constant is drawn.
         assert!(!svg.contains("class=\"node leaf constant\""));
+    }
+}
+
+#[test]
+fn a_network_is_drawn_as_the_textbook_diagram_by_default() {
+    let (loss, _) = mlp_sample();
+    let graph = loss.graph();
+    let w = graph.find("layer2/neuron3/w2").unwrap();
+    let b = graph.find("layer2/neuron3/b").unwrap();
+    let (weight, bias) = (&graph.nodes()[w], &graph.nodes()[b]);
+    let f = |x: f64| NumberFormat::Significant(4).format(x);
+    for renderer in renderers() {
+        let options = DotOptions::lecture().renderer(renderer);
+        let svg = graph.to_svg(&options).unwrap();
+        let document = parse(&svg);
+        // One box per neuron (4 + 4 + 1) in its layer's cluster; no gate of
+        // a neuron is drawn, only the loss's − 1 and square.
+        assert_eq!(groups(&document, "group").len(), 9, "{renderer:?}");
+        assert_eq!(groups(&document, "cluster").len(), 3, "{renderer:?}");
+        let gates = groups(&document, "gate");
+        assert_eq!(gates.len(), 2, "{renderer:?}: {gates:?}");
+        // Every weight on its edge: 2·4 + 4·4 + 4·1 edges into boxes, each
+        // with the weight's value and its gradient from backward.
+        let into_boxes = groups(&document, "edge")
+            .iter()
+            .filter(|e| e.contains("-group"))
+            .count();
+        assert_eq!(into_boxes, 28, "{renderer:?}");
+        let all = texts(&document);
+        let on_edge = format!("w2 {}", f(weight.data));
+        assert!(all.contains(&on_edge), "{on_edge} in {all:?}");
+        assert!(all.contains(&f(weight.grad)), "{renderer:?}");
+        // The bias in its neuron's box, as a bias (no × with a hidden 1).
+        assert!(all.contains(&format!("b {}", f(bias.data))), "{all:?}");
+        assert!(all.contains(&format!("grad {}", f(bias.grad))));
+    }
+    // Asked for, the gates again.
+    let svg = graph
+        .to_svg(
+            &DotOptions::lecture()
+                .neurons(false)
+                .renderer(Renderer::PureRust),
+        )
+        .unwrap();
+    assert!(groups(&parse(&svg), "gate").len() > 9);
+}
+
+/// Every picture the README shows keeps its text at least 8 px high in an
+/// 880 px column (GitHub's): its smallest font times the shrink.
+#[test]
+fn the_readmes_pictures_are_readable_in_its_column() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let pictures: Vec<&str> = readme
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .filter(|path| path.ends_with(".svg"))
+        .collect();
+    assert!(!pictures.is_empty());
+    for path in pictures {
+        let svg = std::fs::read_to_string(format!("{root}/{path}")).unwrap();
+        let document = parse(&svg);
+        let root_element = document.root_element();
+        let width: f64 = root_element
+            .attribute("width")
+            .and_then(|w| w.trim_end_matches("pt").parse().ok())
+            .unwrap();
+        let smallest = document
+            .descendants()
+            .filter_map(|n| n.attribute("font-size"))
+            .filter_map(|s| s.parse::<f64>().ok())
+            .fold(f64::INFINITY, f64::min);
+        let shown = smallest * (880.0 / width).min(1.0);
+        assert!(
+            shown >= 7.99,
+            "{path}: {smallest} px text at {width} px wide shows at {shown:.1} px"
+        );
     }
 }
 
@@ -285,7 +364,10 @@ fn focus_draws_the_paths_from_one_weight_to_the_output_and_counts_the_rest() {
     // output's dot, the subtraction and the square.
     assert_eq!(path, 1 + 2 + 8 + 1 + 2);
     for renderer in renderers() {
-        let options = DotOptions::lecture().focus(w).renderer(renderer);
+        let options = DotOptions::lecture()
+            .focus(w)
+            .neurons(false)
+            .renderer(renderer);
         let svg = graph.to_svg(&options).unwrap();
         let document = parse(&svg);
         // The path, the output's label and the note.

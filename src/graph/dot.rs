@@ -169,6 +169,7 @@ pub struct DotOptions {
     hide_constants: bool,
     groups: bool,
     collapse: Vec<String>,
+    neurons: Option<bool>,
     focus: Option<usize>,
     legend: bool,
     node_limit: usize,
@@ -195,6 +196,7 @@ impl Default for DotOptions {
             hide_constants: false,
             groups: true,
             collapse: Vec::new(),
+            neurons: None,
             focus: None,
             legend: true,
             node_limit: DEFAULT_NODE_LIMIT,
@@ -261,6 +263,33 @@ impl DotOptions {
     /// as outlined clusters titled by their scope (on by default).
     pub fn groups(mut self, draw: bool) -> Self {
         self.groups = draw;
+        self
+    }
+
+    /// Draws each neuron as the textbook does: one box per neuron (a group
+    /// holding a `dot` over its own weights, as [`nn`](crate::nn) builds
+    /// them) with its output's value and gradient and its bias, the weights
+    /// on the edges into it (value above, gradient in red below). The
+    /// default for pictures; `false` draws every gate, as the explorer does
+    /// unless asked. Graphs without such groups are drawn as they are.
+    ///
+    /// ```
+    /// use chainrule::Value;
+    /// use chainrule::graph::DotOptions;
+    /// let w = Value::new(0.5).with_label("w1").with_group("layer1/neuron1");
+    /// let b = Value::new(0.1).with_label("b").with_group("layer1/neuron1");
+    /// let x = Value::new(2.0).with_label("x1");
+    /// let one = Value::constant(1.0);
+    /// let y = Value::dot(&[w, b], &[x, one]).unwrap().relu();
+    /// y.backward();
+    /// let dot = y.graph().to_dot(&DotOptions::lecture()).unwrap();
+    /// assert!(dot.contains("neuron1|data 1.1|grad 1|b 0.1|grad 1"));
+    /// assert!(dot.contains(r#"w1 0.5<br/><font color="red">2</font>"#));
+    /// let gates = y.graph().to_dot(&DotOptions::lecture().neurons(false)).unwrap();
+    /// assert!(gates.contains("relu"));
+    /// ```
+    pub fn neurons(mut self, boxes: bool) -> Self {
+        self.neurons = Some(boxes);
         self
     }
 
@@ -353,6 +382,11 @@ impl DotOptions {
 
     pub(crate) fn groups_drawn(&self) -> bool {
         self.groups
+    }
+
+    /// Whether neurons are drawn as boxes: as asked, or `default`.
+    pub(crate) fn neurons_drawn(&self, default: bool) -> bool {
+        self.neurons.unwrap_or(default)
     }
 
     pub(crate) fn collapsed(&self) -> &[String] {
@@ -621,21 +655,22 @@ fn node_attributes(shape: &Shape, shape_rankdir: RankDir) -> Vec<Attribute> {
             attr("label", quoted(symbol)),
         ],
         ShapeKind::Circle(symbol, name) => {
-            let mut attributes = vec![
+            // The name inside the circle, under the symbol: an outside
+            // label (`xlabel`) lands wherever Graphviz finds room, often
+            // beside another node's edge.
+            let label = match name {
+                Some(name) => format!(
+                    r##"<<font point-size="16">{}</font><br/><font point-size="9" color="#1f3a68"><i>{}</i></font>>"##,
+                    html(symbol),
+                    html(name)
+                ),
+                None => format!(r#"<<font point-size="16">{}</font>>"#, html(symbol)),
+            };
+            vec![
                 attr("shape", plain("circle")),
-                attr("label", quoted(symbol)),
-                attr("fontsize", plain("16")),
-            ];
-            if let Some(name) = name {
-                attributes.push(attr(
-                    "xlabel",
-                    Id::Html(format!(
-                        r##"<<font point-size="10" color="#1f3a68"><i>{}</i></font>>"##,
-                        html(name)
-                    )),
-                ));
-            }
-            attributes
+                attr("margin", plain("0.02")),
+                attr("label", Id::Html(label)),
+            ]
         }
         ShapeKind::Text(text) => vec![
             attr("shape", plain("plaintext")),

@@ -307,7 +307,14 @@ impl Graph {
     pub(crate) fn drawing(&self, options: &DotOptions) -> Result<Drawing, GraphError> {
         let expanded;
         let mut focus = options.focus_id();
-        let graph = if options.expands_fused() {
+        // A neuron's box hides its fused node: nothing to expand then.
+        let boxed = options.neurons_drawn(true)
+            && options.groups_drawn()
+            && self
+                .nodes()
+                .iter()
+                .any(|n| matches!(n.op, Op::Dot | Op::DotConst) && n.group.is_some());
+        let graph = if options.expands_fused() && !boxed {
             let (graph, renamed) = self.expand_fused_renamed();
             expanded = graph;
             if let Some(id) = focus {
@@ -339,6 +346,8 @@ struct Picture<'a> {
     order: Vec<Shown>,
     /// The name each node goes by (see [`names`]).
     names: Vec<Option<String>>,
+    /// The collapsed scopes that are neurons drawn as boxes.
+    neurons: Vec<String>,
 }
 
 impl<'a> Picture<'a> {
@@ -398,6 +407,39 @@ impl<'a> Picture<'a> {
                 }
             }
         }
+        // Neurons drawn as boxes: groups holding a dot over their own
+        // weights; the constants that only feed such dots as inputs (the
+        // bias's 1) are shown in the box instead.
+        let mut boxes: Vec<String> = options.collapsed().to_vec();
+        let mut neurons: Vec<String> = Vec::new();
+        if options.neurons_drawn(true) && options.groups_drawn() {
+            let mut bias_only = vec![None::<bool>; n];
+            for node in nodes {
+                let inputs = match node.op {
+                    Op::Dot => &node.operands[node.operands.len() / 2..],
+                    _ => &node.operands[..0],
+                };
+                for &o in node.operands.iter() {
+                    let as_input = inputs.contains(&o) && nodes[o].constant;
+                    let entry = &mut bias_only[o];
+                    *entry = Some(entry.unwrap_or(true) && as_input && node.group.is_some());
+                }
+                if matches!(node.op, Op::Dot | Op::DotConst)
+                    && let Some(group) = &node.group
+                    && !neurons.contains(group)
+                {
+                    neurons.push(group.clone());
+                }
+            }
+            if !neurons.is_empty() {
+                for (id, only) in bias_only.iter().enumerate() {
+                    if *only == Some(true) {
+                        keep[id] = false;
+                    }
+                }
+            }
+            boxes.extend(neurons.iter().cloned());
+        }
         // Collapsed groups: the shortest collapsed scope holding the
         // node's group.
         let mut collapsed: Vec<String> = Vec::new();
@@ -413,8 +455,7 @@ impl<'a> Picture<'a> {
                 .then_some(node.group.as_deref())
                 .flatten();
             let scope = group.and_then(|g| {
-                options
-                    .collapsed()
+                boxes
                     .iter()
                     .filter(|s| in_scope(g, s))
                     .min_by_key(|s| s.len())
@@ -456,6 +497,7 @@ impl<'a> Picture<'a> {
             collapsed,
             order,
             names: names(graph),
+            neurons,
         })
     }
 
@@ -622,6 +664,8 @@ impl<'a> Picture<'a> {
             mixed: bool,
             producers: Vec<usize>,
             consumers: Vec<usize>,
+            /// Into a neuron's box: the weights its values meet.
+            weights: Vec<usize>,
         }
         let mut merged: Vec<((usize, usize), Merge)> = Vec::new();
         let mut at: HashMap<(usize, usize), usize> = HashMap::new();
@@ -651,6 +695,7 @@ impl<'a> Picture<'a> {
                             mixed: false,
                             producers: Vec::new(),
                             consumers: Vec::new(),
+                            weights: Vec::new(),
                         },
                     ));
                     merged.len() - 1
@@ -669,6 +714,15 @@ impl<'a> Picture<'a> {
                 if let Some(g) = self.graph.edge_grad(node.id, position) {
                     entry.grad = Some(entry.grad.unwrap_or(0.0) + g);
                 }
+                if node.op == Op::Dot
+                    && let Shown::Group(k) = consumer
+                    && self.neurons.contains(&self.collapsed[k])
+                    && position >= node.operands.len() / 2
+                {
+                    entry
+                        .weights
+                        .push(node.operands[position - node.operands.len() / 2]);
+                }
             }
         }
         let operand_edges = merged.len();
@@ -680,12 +734,31 @@ impl<'a> Picture<'a> {
         }
         let show_grad = self.options.shows_grad();
         for ((from, to), merge) in merged {
-            let value = (lecture && !merge.mixed)
-                .then(|| merge.source.map(|s| self.numbers.format(self.node(s).data)))
-                .flatten();
-            let grad = (lecture && show_grad && !merge.mixed)
-                .then(|| merge.grad.map(|g| self.numbers.format(g)))
-                .flatten();
+            // Into a neuron's box, an edge carries its weight: the weight's
+            // value above, its gradient below.
+            let weight = match merge.weights[..] {
+                [w] if merge.count == 1 => Some(self.node(w)),
+                _ => None,
+            };
+            let (value, grad) = if let Some(w) = weight {
+                (
+                    Some(format!(
+                        "{} {}",
+                        self.name(w.id),
+                        self.numbers.format(w.data)
+                    )),
+                    show_grad.then(|| self.numbers.format(w.grad)),
+                )
+            } else {
+                (
+                    (lecture && !merge.mixed)
+                        .then(|| merge.source.map(|s| self.numbers.format(self.node(s).data)))
+                        .flatten(),
+                    (lecture && show_grad && !merge.mixed)
+                        .then(|| merge.grad.map(|g| self.numbers.format(g)))
+                        .flatten(),
+                )
+            };
             let mut title = format!(
                 "{} → {}",
                 self.shown_name(merge.producers[0], nodes[from].node),
@@ -920,15 +993,18 @@ impl<'a> Picture<'a> {
             .iter()
             .filter(|s| **s == Some(Shown::Group(k)))
             .count();
+        let neuron = self.neurons.contains(scope);
+        let title = if neuron {
+            short(scope).to_owned()
+        } else {
+            format!(
+                "{} ({members} node{})",
+                short(scope),
+                if members == 1 { "" } else { "s" }
+            )
+        };
         let mut fields = vec![Field {
-            text: clean(
-                &format!(
-                    "{} ({members} node{})",
-                    short(scope),
-                    if members == 1 { "" } else { "s" }
-                ),
-                MAX_LABEL_CHARS,
-            ),
+            text: clean(&title, MAX_LABEL_CHARS),
             grad: false,
             data: false,
         }];
@@ -950,6 +1026,35 @@ impl<'a> Picture<'a> {
                     grad: true,
                     data: false,
                 });
+            }
+        }
+        if neuron {
+            // The bias: a weight paired with a constant input (nn's 1).
+            for node in self.graph.nodes().iter().filter(|n| inside(n.id)) {
+                if node.op != Op::Dot {
+                    continue;
+                }
+                let (ws, xs) = node.operands.split_at(node.operands.len() / 2);
+                for (&w, &x) in ws.iter().zip(xs) {
+                    if self.node(x).constant && self.shown[x].is_none() {
+                        let bias = self.node(w);
+                        fields.push(Field {
+                            text: clean(
+                                &format!("{} {}", self.name(w), self.numbers.format(bias.data)),
+                                MAX_LABEL_CHARS,
+                            ),
+                            grad: false,
+                            data: true,
+                        });
+                        if self.options.shows_grad() {
+                            fields.push(Field {
+                                text: format!("grad {}", self.numbers.format(bias.grad)),
+                                grad: true,
+                                data: false,
+                            });
+                        }
+                    }
+                }
             }
         }
         if outputs.len() > shown_outputs {

@@ -257,9 +257,11 @@ impl Graph {
         } else {
             (self.clone(), picture.focus_id())
         };
+        // Gates, not neuron boxes, unless asked: the steps are the gates'.
         let mut drawn = picture
             .clone()
             .expand_fused(false)
+            .neurons(picture.neurons_drawn(false))
             .renderer(Renderer::PureRust);
         if let Some(id) = focus {
             drawn = drawn.focus(id);
@@ -1008,9 +1010,9 @@ fn page(id: &str, graph: &Graph, svg: &str, data: &Data) -> String {
 /// Largest scale at which the explorer shows a picture: the apple's fills
 /// most of a laptop's width, its text stays under about 23 px.
 const MAX_SCALE: f64 = 1.8;
-/// Smallest scale: the smallest text (11 px) stays at 9 px; a wider
+/// Smallest scale: the smallest text (12 px) stays at 9 px; a wider
 /// picture scrolls inside its frame.
-const MIN_SCALE: f64 = 9.0 / 11.0;
+const MIN_SCALE: f64 = 9.0 / 12.0;
 
 /// The picture sized for the explorer's frame: as wide as the frame, but
 /// at most [`MAX_SCALE`] and at least [`MIN_SCALE`] times its own size.

@@ -127,7 +127,7 @@ fn label_extent(rankdir: RankDir, edge: &Arrow) -> Option<Extent> {
     Some(match rankdir {
         // The edge runs through the middle: value above, gradient below.
         RankDir::LeftRight => Extent {
-            along: width + 8.0,
+            along: width + 4.0,
             before: if above.is_some() { 15.0 } else { 3.0 },
             after: if below.is_some() { 15.0 } else { 3.0 },
             round: false,
@@ -226,7 +226,7 @@ fn write_svg(drawing: &Drawing, sizes: &[(f64, f64, Vec<f64>)], placed: &Placed)
             concat!(
                 r#"<g id="{id}" class="cluster"><title>{scope}</title>"#,
                 r##"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" rx="6" fill="{fill}" stroke="#9aa5b8"/>"##,
-                r##"<text x="{tx:.1}" y="{ty:.1}" font-size="11" fill="#44506a">{title}</text></g>"##
+                r##"<text x="{tx:.1}" y="{ty:.1}" font-size="12" fill="#44506a">{title}</text></g>"##
             ),
             id = xml(&cluster.name),
             scope = xml(&cluster.scope),
