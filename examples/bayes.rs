@@ -110,7 +110,7 @@ fn main() {
         &path,
         chainrule::plot::lines(
             "logistic regression learns the posterior",
-            "step",
+            chainrule::plot::Axes::new("step", "P(woman | bibim)"),
             &[
                 (
                     "P(woman | bibim)",

@@ -111,7 +111,7 @@ fn main() {
         &path,
         chainrule::plot::lines(
             "density of sales (mean 32) and likelihood of the mean given 34 sold",
-            "sales / mean",
+            chainrule::plot::Axes::new("sales / mean", "density, likelihood"),
             &[
                 (
                     "density p(x | mean 32)",
@@ -133,7 +133,7 @@ fn main() {
         &fit,
         chainrule::plot::lines(
             "gradient descent on the negative log-likelihood",
-            "step",
+            chainrule::plot::Axes::new("step", "value"),
             &[
                 (
                     "mean",

@@ -278,7 +278,7 @@ fn train(flags: &Flags) {
         &curves,
         chainrule::plot::lines(
             "MNIST training",
-            "epoch",
+            chainrule::plot::Axes::new("epoch", "loss, accuracy"),
             &[
                 ("loss", per_epoch(&losses)),
                 ("train accuracy", per_epoch(&train_accuracy)),

@@ -99,7 +99,7 @@ fn main() {
         &curve,
         chainrule::plot::curves(
             "training",
-            "step",
+            chainrule::plot::Axes::new("step", "loss, accuracy"),
             &[("loss", &losses), ("accuracy", &accuracies)],
         ),
     );

@@ -81,7 +81,7 @@ fn main() {
         &path,
         chainrule::plot::lines(
             "loss for the cat image as its cat score grows (car 5.1, frog -1.7)",
-            "cat score",
+            chainrule::plot::Axes::new("cat score", "loss"),
             &[
                 ("multiclass SVM", curve(true)),
                 ("softmax cross-entropy", curve(false)),

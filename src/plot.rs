@@ -98,14 +98,56 @@ const COLOURS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
+/// A chart's axis labels and y scale. A `&str` is an x label alone, so
+/// `curves("title", "epoch", …)` and
+/// `curves("title", Axes::new("epoch", "loss").log_y(), …)` both work.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Axes {
+    x: String,
+    y: String,
+    log_y: bool,
+}
+
+impl Axes {
+    /// Labels for the x and y axes.
+    pub fn new(x: &str, y: &str) -> Axes {
+        Axes {
+            x: x.to_owned(),
+            y: y.to_owned(),
+            log_y: false,
+        }
+    }
+
+    /// A logarithmic y axis, for curves that span orders of magnitude (a
+    /// diverging learning rate beside converging ones); points at or below
+    /// 0 are left out.
+    pub fn log_y(mut self) -> Axes {
+        self.log_y = true;
+        self
+    }
+}
+
+impl From<&str> for Axes {
+    fn from(x: &str) -> Axes {
+        Axes::new(x, "")
+    }
+}
+
+impl From<&Axes> for Axes {
+    fn from(axes: &Axes) -> Axes {
+        axes.clone()
+    }
+}
+
 /// Curves over steps (x = 0, 1, 2, …), one colour each, on one chart.
 ///
 /// ```
-/// let svg = chainrule::plot::curves("training", "epoch", &[
+/// use chainrule::plot::{self, Axes};
+/// let svg = plot::curves("training", Axes::new("epoch", "loss"), &[
 ///     ("loss", &[1.0, 0.5, 0.25]),
 ///     ("accuracy", &[0.5, 0.8, 0.9]),
 /// ]).unwrap();
-/// assert!(svg.contains("accuracy"));
+/// assert!(svg.contains("accuracy") && svg.contains("loss"));
 /// ```
 ///
 /// # Errors
@@ -113,7 +155,7 @@ const COLOURS: [RGBColor; 6] = [
 /// [`PlotError::Drawing`] if `plotters` fails.
 pub fn curves<S: AsRef<str>, Y: AsRef<[f64]>>(
     title: &str,
-    x_label: &str,
+    axes: impl Into<Axes>,
     series: &[(S, Y)],
 ) -> Result<Svg, PlotError> {
     let points: Vec<(&str, Vec<(f64, f64)>)> = series
@@ -123,16 +165,24 @@ pub fn curves<S: AsRef<str>, Y: AsRef<[f64]>>(
             (name.as_ref(), points.map(|(x, &y)| (x as f64, y)).collect())
         })
         .collect();
-    lines(title, x_label, &points)
+    lines(title, axes, &points)
 }
 
 /// Lines through `(x, y)` points, one colour each, on one chart; the y axis
-/// includes 0.
+/// includes 0 (unless it is logarithmic). When every x is a whole number
+/// (steps, epochs) the x axis is labelled at whole numbers only; the
+/// legend goes in the corner where the lines leave the most room.
 ///
 /// ```
+/// use chainrule::plot::{self, Axes};
 /// let square: Vec<(f64, f64)> = (-10..=10).map(|i| i as f64 / 5.0).map(|x| (x, x * x)).collect();
-/// let svg = chainrule::plot::lines("x²", "x", &[("x²", &square)]).unwrap();
+/// let svg = plot::lines("x²", "x", &[("x²", &square)]).unwrap();
 /// assert!(svg.contains("<polyline") || svg.contains("<path"));
+/// // Rates that converge beside one that diverges, on a log scale.
+/// let slow: Vec<(f64, f64)> = (0..10).map(|k| (k as f64, 0.9f64.powi(k))).collect();
+/// let wild: Vec<(f64, f64)> = (0..10).map(|k| (k as f64, 1.1f64.powi(40 * k))).collect();
+/// let svg = plot::lines("rates", Axes::new("step", "loss").log_y(), &[("0.1", &slow), ("1.05", &wild)]);
+/// assert!(svg.unwrap().contains("loss"));
 /// ```
 ///
 /// # Errors
@@ -140,42 +190,87 @@ pub fn curves<S: AsRef<str>, Y: AsRef<[f64]>>(
 /// [`PlotError::Drawing`] if `plotters` fails.
 pub fn lines<S: AsRef<str>, P: AsRef<[(f64, f64)]>>(
     title: &str,
-    x_label: &str,
+    axes: impl Into<Axes>,
     series: &[(S, P)],
 ) -> Result<Svg, PlotError> {
-    let finite = || {
-        series
-            .iter()
-            .flat_map(|(_, ps)| ps.as_ref().iter().copied())
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
+    let axes = axes.into();
+    // Logarithmic: plot log10(y) and label the ticks with y.
+    let shown = |y: f64| {
+        if axes.log_y {
+            if y > 0.0 { y.log10() } else { f64::NAN }
+        } else {
+            y
+        }
     };
-    let (x0, x1) = range(finite().map(|p| p.0));
-    let (y0, y1) = range(finite().map(|p| p.1).chain([0.0]));
+    let series: Vec<(&str, Vec<(f64, f64)>)> = series
+        .iter()
+        .map(|(name, points)| {
+            let finite = points
+                .as_ref()
+                .iter()
+                .map(|&(x, y)| (x, shown(y)))
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            (name.as_ref(), finite)
+        })
+        .collect();
+    let all = || series.iter().flat_map(|(_, ps)| ps.iter().copied());
+    let (x0, x1) = range(all().map(|p| p.0));
+    let zero = if axes.log_y { None } else { Some(0.0) };
+    let (y0, y1) = range(all().map(|p| p.1).chain(zero));
     let (y0, y1) = (y0, y1 + 0.05 * (y1 - y0));
+    let whole_x = all().all(|(x, _)| x.fract() == 0.0);
+    let x_labels = if whole_x {
+        ((x1 - x0).round() as usize + 1).clamp(2, 10)
+    } else {
+        10
+    };
+    let legend_at = emptiest_corner(all(), (x0, x1), (y0, y1));
     canvas((640, 400), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 20))
             .margin(12)
-            .x_label_area_size(35)
-            .y_label_area_size(55)
+            .x_label_area_size(40)
+            .y_label_area_size(if axes.y.is_empty() { 55 } else { 70 })
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(drawing)?;
+        let x_format = |x: &f64| {
+            if !whole_x || x.fract() == 0.0 {
+                short(*x)
+            } else {
+                String::new()
+            }
+        };
+        let y_format = |y: &f64| {
+            if axes.log_y {
+                short(10f64.powf(*y))
+            } else {
+                short(*y)
+            }
+        };
+        let y_desc = if axes.log_y && !axes.y.is_empty() {
+            format!("{} (log scale)", axes.y)
+        } else {
+            axes.y.clone()
+        };
         chart
             .configure_mesh()
-            .x_desc(x_label)
+            .x_desc(axes.x.as_str())
+            .y_desc(y_desc)
+            .x_labels(x_labels)
+            .x_label_formatter(&x_format)
+            .y_label_formatter(&y_format)
             .draw()
             .map_err(drawing)?;
         for (i, (name, points)) in series.iter().enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
-            let finite = points
-                .as_ref()
-                .iter()
-                .copied()
-                .filter(|(x, y)| x.is_finite() && y.is_finite());
             chart
-                .draw_series(LineSeries::new(finite, colour.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    colour.stroke_width(2),
+                ))
                 .map_err(drawing)?
-                .label(name.as_ref())
+                .label(*name)
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
                 });
@@ -183,13 +278,46 @@ pub fn lines<S: AsRef<str>, P: AsRef<[(f64, f64)]>>(
         if !series.is_empty() {
             chart
                 .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
+                .position(legend_at)
+                .background_style(WHITE.mix(0.85))
                 .border_style(BLACK)
                 .draw()
                 .map_err(drawing)?;
         }
         Ok(())
     })
+}
+
+/// A tick label: up to 4 significant digits, as the pictures write numbers.
+fn short(x: f64) -> String {
+    crate::graph::NumberFormat::Significant(4).format(x)
+}
+
+/// The corner of the plot whose third holds the fewest points: where the
+/// legend hides the least.
+fn emptiest_corner(
+    points: impl Iterator<Item = (f64, f64)>,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> SeriesLabelPosition {
+    // Upper right, upper left, lower right, lower left.
+    let mut counts = [0usize; 4];
+    for (x, y) in points {
+        let (u, v) = ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
+        let (left, right, low, high) = (u < 0.4, u > 0.6, v < 0.35, v > 0.65);
+        for (k, inside) in [right && high, left && high, right && low, left && low]
+            .into_iter()
+            .enumerate()
+        {
+            counts[k] += usize::from(inside);
+        }
+    }
+    match (0..4).min_by_key(|&k| counts[k]) {
+        Some(1) => SeriesLabelPosition::UpperLeft,
+        Some(2) => SeriesLabelPosition::LowerRight,
+        Some(3) => SeriesLabelPosition::LowerLeft,
+        _ => SeriesLabelPosition::UpperRight,
+    }
 }
 
 /// The smallest and largest of `values`, widened when they are equal or
@@ -296,11 +424,34 @@ pub fn decision_boundary<S: Score>(
                 Rectangle::new([(x, from), (x + dx, to)], colour.filled())
             }))
             .map_err(drawing)?;
+        // The points of each class, with the class key.
+        for (positive, colour, name) in [
+            (true, COLOURS[1], "class +1 (blue region: score > 0)"),
+            (
+                false,
+                COLOURS[0],
+                "class \u{2212}1 (red region: score \u{2264} 0)",
+            ),
+        ] {
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .zip(labels)
+                        .filter(|&(_, &l)| (l > 0.0) == positive)
+                        .map(|(p, _)| Circle::new((p[0], p[1]), 4, colour.filled())),
+                )
+                .map_err(drawing)?
+                .label(name)
+                .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
+        }
+        let key_at = emptiest_corner(points.iter().map(|p| (p[0], p[1])), (x0, x1), (y0, y1));
         chart
-            .draw_series(points.iter().zip(labels).map(|(p, &l)| {
-                let colour = if l > 0.0 { COLOURS[1] } else { COLOURS[0] };
-                Circle::new((p[0], p[1]), 4, colour.filled())
-            }))
+            .configure_series_labels()
+            .position(key_at)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
             .map_err(drawing)?;
         Ok(())
     })
@@ -400,16 +551,18 @@ pub fn digits(title: &str, images: &[(&[u8], &str)]) -> Result<Svg, PlotError> {
             len: image.len(),
         });
     }
-    let (per_row, cell, scale) = (10, 44, 1.4);
+    // Each cell: a caption line, then the 39 px digit, then a gap, so a
+    // caption never touches the digit above it.
+    let (per_row, cell, row_height, scale) = (10, 44, 58, 1.4);
     let rows = images.len().div_ceil(per_row).max(1);
-    let size = ((per_row * cell) as u32, (rows * cell + 24) as u32);
+    let size = ((per_row * cell) as u32, (rows * row_height + 24) as u32);
     canvas(size, |root| {
         root.draw(&Text::new(title, (4, 4), ("sans-serif", 14)))
             .map_err(drawing)?;
         for (k, (image, caption)) in images.iter().enumerate() {
             let (ox, oy) = (
                 (k % per_row * cell) as i32,
-                (k / per_row * cell + 24) as i32,
+                (k / per_row * row_height + 24) as i32,
             );
             // One rectangle per run of equal shade along a row, in 16
             // shades of grey: a tenth of the squares, the same picture.
@@ -423,7 +576,7 @@ pub fn digits(title: &str, images: &[(&[u8], &str)]) -> Result<Svg, PlotError> {
                     let grey = shade(pixels[start]);
                     if grey < 255 {
                         let (x0, x1) = (start as f64 * scale, end as f64 * scale);
-                        let y = row as f64 * scale + 10.0;
+                        let y = row as f64 * scale + 14.0;
                         let run = Rectangle::new(
                             [
                                 (ox + x0 as i32, oy + y as i32),

@@ -77,12 +77,14 @@ fn decision_boundary_colours_the_plane_by_the_sign_of_the_score() {
         (blue / (blue + red) - 0.5).abs() < 0.03,
         "blue {blue}, red {red}"
     );
+    // The two points, and the class key's two marks with its words.
     assert_eq!(
         doc.descendants()
             .filter(|n| n.has_tag_name("circle"))
             .count(),
-        2
+        4
     );
+    assert!(svg.contains("class +1") && svg.contains("class \u{2212}1"));
 }
 
 #[test]
