@@ -59,6 +59,7 @@
 #![warn(missing_docs)]
 
 pub mod data;
+mod draw;
 pub mod engine;
 pub mod graph;
 pub mod guide;

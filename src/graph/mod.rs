@@ -27,27 +27,17 @@
 //! works at any size; drawing has a node limit (default
 //! [`DEFAULT_NODE_LIMIT`]) because larger pictures are unreadable.
 
-mod dot;
-mod drawing;
-mod explorer;
-mod gate;
-mod layout;
-mod notebook;
-mod picture;
-mod render;
-mod svg;
-mod trace;
-mod view;
+pub(crate) mod trace;
+pub(crate) mod view;
 
-pub use dot::{
-    DEFAULT_EDGE_LIMIT, DEFAULT_NODE_LIMIT, DotOptions, FONT_FAMILIES, NumberFormat, RankDir,
-    Renderer, Style,
+pub use crate::draw::dot::{
+    DEFAULT_EDGE_LIMIT, DEFAULT_NODE_LIMIT, DotOptions, FONT_FAMILIES, NumberFormat,
+    PictureOptions, RankDir, Renderer, Style,
 };
-pub use drawing::MAX_LABEL_CHARS;
-pub use explorer::{ExplorerOptions, Language};
-pub use picture::Html;
-pub use picture::Svg;
-pub use svg::graphviz_installed;
+pub use crate::draw::drawing::MAX_LABEL_CHARS;
+pub use crate::draw::explorer::{ExplorerOptions, Language};
+pub use crate::draw::picture::{Html, Svg};
+pub use crate::draw::svg::graphviz_installed;
 pub use trace::{BackwardStep, ForwardStep, Share, Step, Trace};
 pub use view::{Graph, GraphNode};
 

@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use super::GraphError;
 use super::dot::{DotOptions, NumberFormat, RankDir, Style};
 use super::gate::{Gate, folded_exponent, names};
-use super::view::{Graph, GraphNode};
 use crate::Op;
+use crate::graph::GraphError;
+use crate::graph::view::{Graph, GraphNode};
 
 /// Most characters of a label drawn; longer labels end in `…` (the
 /// node's tooltip keeps up to 400).

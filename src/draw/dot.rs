@@ -6,9 +6,9 @@ use graphviz_rust::dot_structures::{
 };
 use graphviz_rust::printer::{DotPrinter, PrinterContext};
 
-use super::GraphError;
 use super::drawing::{Arrow, Drawing, Shape, ShapeKind, xml_forbids};
-use super::view::Graph;
+use crate::graph::GraphError;
+use crate::graph::view::Graph;
 
 /// How a graph is drawn.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -147,12 +147,12 @@ pub enum Renderer {
 ///
 /// ```
 /// use chainrule::Value;
-/// use chainrule::graph::{DotOptions, RankDir, Style};
+/// use chainrule::graph::{PictureOptions, RankDir, Style};
 ///
 /// let x = Value::new(3.0).with_label("x");
 /// let y = (&x * &x).with_label("y");
 /// y.backward();
-/// let options = DotOptions::new().style(Style::Lecture).rankdir(RankDir::TopBottom);
+/// let options = PictureOptions::new().style(Style::Lecture).rankdir(RankDir::TopBottom);
 /// let dot = y.graph().to_dot(&options).unwrap();
 /// assert!(dot.contains("rankdir=TB"));
 /// // x is both operands: one edge, marked "(2 uses)", carrying 1 × 3 + 1 × 3
@@ -160,7 +160,7 @@ pub enum Renderer {
 /// assert!(dot.contains(r#"3 (2 uses)<br/><font color="red">6</font>"#));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct DotOptions {
+pub struct PictureOptions {
     style: Style,
     rankdir: RankDir,
     number_format: Option<NumberFormat>,
@@ -177,17 +177,21 @@ pub struct DotOptions {
     renderer: Renderer,
 }
 
-/// The default [`DotOptions::node_limit`]: a picture with more nodes than
+/// The picture's options under their first name: they configure SVG and
+/// the explorer too, so [`PictureOptions`] says what they are.
+pub type DotOptions = PictureOptions;
+
+/// The default [`PictureOptions::node_limit`]: a picture with more nodes than
 /// this is no longer readable.
 pub const DEFAULT_NODE_LIMIT: usize = 500;
 
-/// The default [`DotOptions::edge_limit`]: edges drawn, after repeated
+/// The default [`PictureOptions::edge_limit`]: edges drawn, after repeated
 /// operands are merged into one.
 pub const DEFAULT_EDGE_LIMIT: usize = 1_500;
 
-impl Default for DotOptions {
+impl Default for PictureOptions {
     fn default() -> Self {
-        DotOptions {
+        PictureOptions {
             style: Style::Nodes,
             rankdir: RankDir::LeftRight,
             number_format: None,
@@ -206,7 +210,7 @@ impl Default for DotOptions {
     }
 }
 
-impl DotOptions {
+impl PictureOptions {
     /// The default: [`Style::Nodes`], left to right, gradients shown,
     /// fused nodes kept, constants shown, groups drawn as clusters, a
     /// legend, at most [`DEFAULT_NODE_LIMIT`] nodes and
@@ -246,7 +250,7 @@ impl DotOptions {
     }
 
     /// Whether to draw fused `Dot` nodes as the products and the Σ they
-    /// stand for (see [`Graph::expand_fused`](super::Graph::expand_fused)).
+    /// stand for (see [`Graph::expand_fused`](crate::graph::Graph::expand_fused)).
     pub fn expand_fused(mut self, expand: bool) -> Self {
         self.expand_fused = expand;
         self
@@ -259,7 +263,7 @@ impl DotOptions {
         self
     }
 
-    /// Whether to draw groups (see [`GraphNode::group`](super::GraphNode::group))
+    /// Whether to draw groups (see [`GraphNode::group`](crate::graph::GraphNode::group))
     /// as outlined clusters titled by their scope (on by default).
     pub fn groups(mut self, draw: bool) -> Self {
         self.groups = draw;
@@ -275,17 +279,17 @@ impl DotOptions {
     ///
     /// ```
     /// use chainrule::Value;
-    /// use chainrule::graph::DotOptions;
+    /// use chainrule::graph::PictureOptions;
     /// let w = Value::new(0.5).with_label("w1").with_group("layer1/neuron1");
     /// let b = Value::new(0.1).with_label("b").with_group("layer1/neuron1");
     /// let x = Value::new(2.0).with_label("x1");
     /// let one = Value::constant(1.0);
     /// let y = Value::dot(&[w, b], &[x, one]).unwrap().relu();
     /// y.backward();
-    /// let dot = y.graph().to_dot(&DotOptions::lecture()).unwrap();
+    /// let dot = y.graph().to_dot(&PictureOptions::lecture()).unwrap();
     /// assert!(dot.contains("neuron1|data 1.1|grad 1|b 0.1|grad 1"));
     /// assert!(dot.contains(r#"w1 0.5<br/><font color="red">2</font>"#));
-    /// let gates = y.graph().to_dot(&DotOptions::lecture().neurons(false)).unwrap();
+    /// let gates = y.graph().to_dot(&PictureOptions::lecture().neurons(false)).unwrap();
     /// assert!(gates.contains("relu"));
     /// ```
     pub fn neurons(mut self, boxes: bool) -> Self {
@@ -298,13 +302,13 @@ impl DotOptions {
     ///
     /// ```
     /// use chainrule::Value;
-    /// use chainrule::graph::DotOptions;
+    /// use chainrule::graph::PictureOptions;
     /// let w = Value::new(2.0).with_label("w").with_group("neuron");
     /// let x = Value::new(3.0).with_label("x");
     /// // The product is grouped; the relu on it joins its group.
     /// let z = (&w * &x).with_group("neuron").relu();
     /// z.backward();
-    /// let options = DotOptions::new().collapse("neuron");
+    /// let options = PictureOptions::new().collapse("neuron");
     /// let dot = z.graph().to_dot(&options).unwrap();
     /// assert!(dot.contains("neuron (3 nodes)|data 6|grad 1"));
     /// ```
@@ -314,8 +318,8 @@ impl DotOptions {
     }
 
     /// Draws only the nodes on paths from node `id` (an index into
-    /// [`Graph::nodes`](super::Graph::nodes); see
-    /// [`Graph::find`](super::Graph::find)) to the output, with one note
+    /// [`Graph::nodes`](crate::graph::Graph::nodes); see
+    /// [`Graph::find`](crate::graph::Graph::find)) to the output, with one note
     /// counting the rest ("+ 312 nodes") feeding the nodes they fed. With
     /// [`expand_fused`](Self::expand_fused), `id` is still the unexpanded
     /// graph's.
@@ -333,20 +337,20 @@ impl DotOptions {
 
     /// The most nodes a picture may draw (after constants are hidden,
     /// groups collapsed and a focus applied); more is
-    /// [`GraphError::TooManyNodes`](super::GraphError::TooManyNodes).
+    /// [`GraphError::TooManyNodes`](crate::graph::GraphError::TooManyNodes).
     pub fn node_limit(mut self, limit: usize) -> Self {
         self.node_limit = limit;
         self
     }
 
     /// The most edges a picture may draw, counting a repeated operand once;
-    /// more is [`GraphError::TooManyEdges`](super::GraphError::TooManyEdges).
+    /// more is [`GraphError::TooManyEdges`](crate::graph::GraphError::TooManyEdges).
     pub fn edge_limit(mut self, limit: usize) -> Self {
         self.edge_limit = limit;
         self
     }
 
-    /// Which renderer [`Graph::to_svg`](super::Graph::to_svg) uses.
+    /// Which renderer [`Graph::to_svg`](crate::graph::Graph::to_svg) uses.
     pub fn renderer(mut self, renderer: Renderer) -> Self {
         self.renderer = renderer;
         self
@@ -424,12 +428,12 @@ impl Graph {
     ///
     /// ```
     /// use chainrule::Value;
-    /// use chainrule::graph::DotOptions;
+    /// use chainrule::graph::PictureOptions;
     ///
     /// let a = Value::new(2.0).with_label("a");
     /// let b = (&a * 3.0).with_label("b");
     /// b.backward();
-    /// let dot = b.graph().to_dot(&DotOptions::new()).unwrap();
+    /// let dot = b.graph().to_dot(&PictureOptions::new()).unwrap();
     /// assert!(dot.contains(r#"<td>a</td><td>data 2</td><td><font color="red">grad 3</font></td>"#));
     /// assert!(graphviz_rust::parse(&dot).is_ok());
     /// ```
@@ -439,7 +443,7 @@ impl Graph {
     /// [`GraphError::TooManyNodes`] and [`GraphError::TooManyEdges`] above
     /// the options' limits; [`GraphError::NoSuchNode`] for a focus outside
     /// the graph.
-    pub fn to_dot(&self, options: &DotOptions) -> Result<String, GraphError> {
+    pub fn to_dot(&self, options: &PictureOptions) -> Result<String, GraphError> {
         Ok(dot_text(&self.drawing(options)?))
     }
 }

@@ -7,14 +7,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
-use super::GraphError;
 use super::dot::{DotOptions, NumberFormat, Renderer};
 use super::drawing::{Drawing, Flow, MAX_LABEL_CHARS, Role, ShapeKind, clean};
 use super::gate::{Gate, names};
 use super::picture::Html;
 use super::render::{render, xml};
-use super::trace::{BackwardStep, ForwardStep, Step, Trace};
-use super::view::Graph;
+use crate::graph::GraphError;
+use crate::graph::trace::{BackwardStep, ForwardStep, Step, Trace};
+use crate::graph::view::Graph;
 use crate::{Op, Value};
 
 /// The language an explorer's sentences start in (the page has a switch).

@@ -6,12 +6,12 @@ use std::path::Path;
 
 use graphviz_rust::cmd::{CommandArg, Format};
 
-use super::GraphError;
 use super::dot::{DotOptions, Renderer, dot_text};
 use super::drawing::Drawing;
 use super::picture::Svg;
 use super::render::render;
-use super::view::Graph;
+use crate::graph::GraphError;
+use crate::graph::view::Graph;
 
 impl Graph {
     /// The graph drawn as SVG, by the renderer the options choose

@@ -6,8 +6,8 @@
 
 use std::collections::HashSet;
 
-use super::view::{Graph, GraphNode};
 use crate::Op;
+use crate::graph::view::{Graph, GraphNode};
 
 /// A node as the lecture names it.
 #[derive(Copy, Clone, Debug, PartialEq)]

@@ -6,8 +6,8 @@
 //! output. Nothing else in the library prints.
 
 use super::dot::DotOptions;
-use super::view::Graph;
 use crate::Value;
+use crate::graph::view::Graph;
 
 pub(super) fn block(mime: &str, content: &str) -> String {
     format!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT\n")

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::ops::Deref;
 
-/// An SVG picture: a graph drawn by [`Graph::to_svg`](super::Graph::to_svg)
+/// An SVG picture: a graph drawn by [`Graph::to_svg`](crate::graph::Graph::to_svg)
 /// or a chart from [`chainrule::plot`](crate::plot).
 ///
 /// It reads as a `&str` (it dereferences to one), writes to a file with
@@ -99,7 +99,7 @@ impl fmt::Display for Svg {
 }
 
 /// An HTML document: the explorer of a graph
-/// ([`Graph::explorer`](super::Graph::explorer)), self-contained (inline
+/// ([`Graph::explorer`](crate::graph::Graph::explorer)), self-contained (inline
 /// CSS and JavaScript, nothing fetched).
 ///
 /// Like [`Svg`], it reads as a `&str`, writes to a file with
