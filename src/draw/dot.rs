@@ -274,8 +274,9 @@ impl PictureOptions {
     /// holding a `dot` over its own weights, as [`nn`](crate::nn) builds
     /// them) with its output's value and gradient and its bias, the weights
     /// on the edges into it (value above, gradient in red below). The
-    /// default for pictures; `false` draws every gate, as the explorer does
-    /// unless asked. Graphs without such groups are drawn as they are.
+    /// default for pictures of more than one neuron; `false` draws every
+    /// gate, as the explorer does unless asked. Graphs without such groups
+    /// are drawn as they are.
     ///
     /// ```
     /// use chainrule::Value;
@@ -286,10 +287,11 @@ impl PictureOptions {
     /// let one = Value::constant(1.0);
     /// let y = Value::dot(&[w, b], &[x, one]).unwrap().relu();
     /// y.backward();
-    /// let dot = y.graph().to_dot(&PictureOptions::lecture()).unwrap();
+    /// // One neuron is drawn as its gates unless asked; several as boxes.
+    /// let dot = y.graph().to_dot(&PictureOptions::lecture().neurons(true)).unwrap();
     /// assert!(dot.contains("neuron1|data 1.1|grad 1|b 0.1|grad 1"));
     /// assert!(dot.contains(r#"w1 0.5<br/><font color="red">2</font>"#));
-    /// let gates = y.graph().to_dot(&PictureOptions::lecture().neurons(false)).unwrap();
+    /// let gates = y.graph().to_dot(&PictureOptions::lecture()).unwrap();
     /// assert!(gates.contains("relu"));
     /// ```
     pub fn neurons(mut self, boxes: bool) -> Self {
@@ -391,6 +393,12 @@ impl PictureOptions {
     /// Whether neurons are drawn as boxes: as asked, or `default`.
     pub(crate) fn neurons_drawn(&self, default: bool) -> bool {
         self.neurons.unwrap_or(default)
+    }
+
+    /// Whether `count` neurons are drawn as boxes: as asked, or by default
+    /// when there are several (one neuron reads better as its gates).
+    pub(crate) fn boxes_neurons(&self, count: usize) -> bool {
+        self.groups && count > 0 && self.neurons.unwrap_or(count > 1)
     }
 
     pub(crate) fn collapsed(&self) -> &[String] {

@@ -308,12 +308,7 @@ impl Graph {
         let expanded;
         let mut focus = options.focus_id();
         // A neuron's box hides its fused node: nothing to expand then.
-        let boxed = options.neurons_drawn(true)
-            && options.groups_drawn()
-            && self
-                .nodes()
-                .iter()
-                .any(|n| matches!(n.op, Op::Dot | Op::DotConst) && n.group.is_some());
+        let boxed = options.boxes_neurons(neuron_groups(self).len());
         let graph = if options.expands_fused() && !boxed {
             let (graph, renamed) = self.expand_fused_renamed();
             expanded = graph;
@@ -411,8 +406,8 @@ impl<'a> Picture<'a> {
         // weights; the constants that only feed such dots as inputs (the
         // bias's 1) are shown in the box instead.
         let mut boxes: Vec<String> = options.collapsed().to_vec();
-        let mut neurons: Vec<String> = Vec::new();
-        if options.neurons_drawn(true) && options.groups_drawn() {
+        let mut neurons = neuron_groups(graph);
+        if options.boxes_neurons(neurons.len()) {
             let mut bias_only = vec![None::<bool>; n];
             for node in nodes {
                 let inputs = match node.op {
@@ -424,21 +419,15 @@ impl<'a> Picture<'a> {
                     let entry = &mut bias_only[o];
                     *entry = Some(entry.unwrap_or(true) && as_input && node.group.is_some());
                 }
-                if matches!(node.op, Op::Dot | Op::DotConst)
-                    && let Some(group) = &node.group
-                    && !neurons.contains(group)
-                {
-                    neurons.push(group.clone());
-                }
             }
-            if !neurons.is_empty() {
-                for (id, only) in bias_only.iter().enumerate() {
-                    if *only == Some(true) {
-                        keep[id] = false;
-                    }
+            for (id, only) in bias_only.iter().enumerate() {
+                if *only == Some(true) {
+                    keep[id] = false;
                 }
             }
             boxes.extend(neurons.iter().cloned());
+        } else {
+            neurons.clear();
         }
         // Collapsed groups: the shortest collapsed scope holding the
         // node's group.
@@ -1078,6 +1067,21 @@ impl<'a> Picture<'a> {
             node: None,
         }
     }
+}
+
+/// The groups that are neurons: each holds a `dot` over its own weights
+/// (see [`GraphNode::group`]), as `nn` builds them.
+fn neuron_groups(graph: &Graph) -> Vec<String> {
+    let mut neurons: Vec<String> = Vec::new();
+    for node in graph.nodes() {
+        if matches!(node.op, Op::Dot | Op::DotConst)
+            && let Some(group) = &node.group
+            && !neurons.contains(group)
+        {
+            neurons.push(group.clone());
+        }
+    }
+    neurons
 }
 
 /// How deep clusters nest in a picture: a group deeper than this is drawn
