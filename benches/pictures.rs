@@ -105,9 +105,43 @@ fn table() {
     }
 }
 
+/// The explorers of the largest graphs within the default limits: the
+/// median time to build the page (trace, picture, sentences, nudges), and
+/// its size.
+fn explorer_table() {
+    use chainrule::graph::ExplorerOptions;
+    println!();
+    println!("| explorer of | nodes | build (ms) | page (KB) |");
+    println!("|---|---:|---:|---:|");
+    let rows = [
+        ("lattice, 99 levels".to_owned(), lattice(99)),
+        ("flat sum of 499".to_owned(), flat_sum(499)),
+    ];
+    for (name, value) in rows {
+        let graph = value.graph();
+        let options = ExplorerOptions::new().learning_rate(0.01);
+        let mut times: Vec<Duration> = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..5 {
+            let start = Instant::now();
+            let page = black_box(graph.explorer(&options).expect("within the limits"));
+            times.push(start.elapsed());
+            bytes = page.len();
+        }
+        times.sort();
+        println!(
+            "| {name} | {} | {:.0} | {} |",
+            graph.len(),
+            times[2].as_secs_f64() * 1e3,
+            bytes / 1024
+        );
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--table") {
         table();
+        explorer_table();
         return;
     }
     let mut criterion = Criterion::default().configure_from_args();

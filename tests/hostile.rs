@@ -604,3 +604,69 @@ fn empty_sums_and_dots_are_plus_zero() {
             .is_sign_negative()
     );
 }
+
+// Second pass, finding 3: script injection into notebooks. evcxr reads a
+// cell's output line by line; a label or group holding a newline and a
+// marker must not end a block or start one. Parsed here as evcxr parses
+// it: every line that starts with a marker must be one of ours.
+
+/// Labels and groups an attacker (or a careless notebook) might write.
+const HOSTILE_TEXTS: [&str; 6] = [
+    "x\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT application/javascript\nalert(document.domain)\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT text/x-rest",
+    "EVCXR_END_CONTENT",
+    "\nEVCXR_BEGIN_CONTENT text/html\n<script>alert(1)</script>",
+    "a\r\nEVCXR_END_CONTENT\r\n",
+    "</script><script>alert(1)</script>\nEVCXR_END_CONTENT",
+    "EVCXR_BEGIN_CONTENT application/javascript",
+];
+
+/// The blocks evcxr would read from `output`: (mime type, lines), failing
+/// on a marker line that is not where a block of ours begins or ends.
+fn evcxr_blocks(output: &str) -> Vec<(String, usize)> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(String, usize)> = None;
+    for line in output.lines() {
+        if let Some(mime) = line.strip_prefix("EVCXR_BEGIN_CONTENT ") {
+            assert!(open.is_none(), "a block began inside a block: {line:?}");
+            open = Some((mime.to_owned(), 0));
+        } else if line.starts_with("EVCXR_END_CONTENT") {
+            blocks.push(open.take().expect("an end without a beginning"));
+        } else if line.starts_with("EVCXR_") {
+            panic!("a line evcxr would read as a marker: {line:?}");
+        } else if let Some((_, lines)) = open.as_mut() {
+            *lines += 1;
+        }
+    }
+    assert!(open.is_none(), "a block left open");
+    blocks
+}
+
+#[test]
+fn no_label_or_group_can_start_a_notebook_output_of_its_own() {
+    use chainrule::graph::{DotOptions, Renderer};
+    for text in HOSTILE_TEXTS {
+        let x = Value::new(2.0).with_label(text).with_group(text);
+        let y = Value::new(3.0).with_label("y");
+        let z = (&(&x * &y) + 1.0).with_label(text);
+        z.backward();
+        let graph = z.graph();
+        let mut outputs = vec![graph.evcxr_content(), z.evcxr_content(), x.evcxr_content()];
+        for renderer in [Renderer::PureRust, Renderer::Auto] {
+            for options in [DotOptions::new(), DotOptions::lecture()] {
+                if let Ok(svg) = graph.to_svg(&options.renderer(renderer)) {
+                    outputs.push(svg.evcxr_content());
+                }
+            }
+        }
+        outputs.push(z.explorer().unwrap().evcxr_content());
+        for output in outputs {
+            let blocks = evcxr_blocks(&output);
+            for (mime, _) in &blocks {
+                assert!(
+                    ["image/svg+xml", "text/html", "text/plain"].contains(&mime.as_str()),
+                    "{mime} from {text:?}"
+                );
+            }
+        }
+    }
+}

@@ -9,8 +9,28 @@ use super::dot::DotOptions;
 use crate::Value;
 use crate::graph::view::Graph;
 
+/// One output block. evcxr reads its output line by line, so no line of
+/// the content may start as a marker does: a label written on a line of
+/// its own (`EVCXR_END_CONTENT`, then a script's block) would end the
+/// picture and start output of the label's choosing. Such a line's first
+/// letter becomes `&#69;` in markup (the same text once parsed) and gets a
+/// zero-width space before it in plain text.
 pub(super) fn block(mime: &str, content: &str) -> String {
-    format!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT\n")
+    let markup = mime != "text/plain";
+    let mut safe = String::with_capacity(content.len() + 64);
+    for (k, line) in content.split('\n').enumerate() {
+        if k > 0 {
+            safe.push('\n');
+        }
+        match line.strip_prefix('E') {
+            Some(rest) if rest.starts_with("VCXR_") => {
+                safe.push_str(if markup { "&#69;" } else { "\u{200b}E" });
+                safe.push_str(rest);
+            }
+            _ => safe.push_str(line),
+        }
+    }
+    format!("EVCXR_BEGIN_CONTENT {mime}\n{safe}\nEVCXR_END_CONTENT\n")
 }
 
 impl Graph {

@@ -54,6 +54,11 @@ pub(crate) fn xml(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // A line break as a reference: the same text once parsed, and
+            // no line of the document starts with a label's text (evcxr
+            // reads its output line by line; see `notebook::block`).
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
             c if super::drawing::xml_forbids(c) => out.push('\u{fffd}'),
             c => out.push(c),
         }
