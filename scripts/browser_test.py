@@ -20,6 +20,7 @@ Optional parts, each checked when present:
   exercise    {"step": N, "operand": name, "right": "2.2", "wrong": "2.3",
                "right_shown": the answer as the picture shows it}
   nudge       {"input": name, "says": [numbers], "exact": bool}
+  answers     {"step": N, "operand": name, "right": [typed], "wrong": [typed]}
   training    {"parameters": [names], "inputs": [names],
                "new_values": {name: "2 → 2.02"}, "output_change": "a → b",
                "down": true}
@@ -236,6 +237,18 @@ def main():
             page.screenshot(path=os.path.join(shots, f"{name}-1280-exercise.png"), full_page=True)
             page.click(".cr-show")
             check(right_shown in visible_texts(page, "grad"), "show reveals the gradients")
+
+        # Typed answers, one at a time: numbers and inf, ∞, NaN.
+        answers = expect.get("answers")
+        if answers:
+            for typed, right in [(t, True) for t in answers["right"]] + [(t, False) for t in answers["wrong"]]:
+                page.goto("about:blank")
+                page.goto(f"{url}#step={answers['step']}&mode=exercise")
+                page.locator(f"input[aria-label*='{answers['operand']}']").fill(typed)
+                page.click(".cr-check")
+                feedback = page.locator("#feedback").inner_text()
+                said_right = "\ub9de\uc558" in feedback or "right" in feedback
+                check(said_right == right, f"{typed!r} is marked {'right' if said_right else 'wrong'}: {feedback!r}")
 
         # The nudge: click an input, see the output move, beside the gradient.
         nudge = expect.get("nudge")

@@ -369,6 +369,28 @@ fn the_explorer_works_in_a_real_browser() {
     let said = drive(&sigmoid_page, &training, &dir).expect("a browser");
     eprintln!("browser test, the sigmoid neuron's training step: {said}");
 
+    // A gradient that is infinite: ln at 0. Typing inf, ∞ or Infinity is
+    // right; 0, -inf and NaN are wrong (JSON has no infinity: the answer
+    // travels as text).
+    let x = Value::new(0.0).with_label("x");
+    let y = x.ln().with_label("y");
+    let ln_page = dir.join("ln-explorer.html");
+    y.explorer().unwrap().save(&ln_page).unwrap();
+    let infinite = serde_json::json!({
+        "name": "ln-at-0",
+        "steps": 2,
+        "forward": 1,
+        "backward": 1,
+        "english": true,
+        "answers": {
+            "step": 2, "operand": "x",
+            "right": ["inf", "\u{221e}", "Infinity", "+inf"],
+            "wrong": ["0", "-inf", "NaN", "1e308"],
+        },
+    });
+    let said = drive(&ln_page, &infinite, &dir).expect("a browser");
+    eprintln!("browser test, an infinite gradient: {said}");
+
     // A whole 2-4-4-1 network on one sample: long, grouped, wider than a
     // phone; every step's node is followed into view.
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);

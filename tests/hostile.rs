@@ -670,3 +670,55 @@ fn no_label_or_group_can_start_a_notebook_output_of_its_own() {
         }
     }
 }
+
+// Second pass, finding 4: exercise mode graded non-finite answers wrongly,
+// because JSON has no infinity (serde_json wrote `null`). The answer now
+// travels as "inf"; the browser test types inf, ∞ and 0 into the page.
+#[test]
+fn non_finite_answers_travel_as_text_the_page_reads() {
+    let x = Value::new(0.0).with_label("x");
+    let y = x.ln().with_label("y");
+    let html = y.explorer().unwrap();
+    // d ln x / dx = 1/x = inf at 0.
+    assert!(
+        html.contains(r#""answer":"inf""#),
+        "the answer is written as text"
+    );
+    assert!(!html.contains(r#""answer":null"#));
+    let n = (Value::new(-1.0).with_label("x").ln()).with_label("y");
+    assert!(n.explorer().unwrap().contains(r#""answer":"NaN""#));
+}
+
+// Second pass, finding 11: 1e300 was written out in full (a 306-character
+// field, a 3-node picture 5,093 px wide), and the page's title was not cut.
+#[test]
+fn huge_numbers_are_written_in_scientific_notation_and_titles_are_cut() {
+    use chainrule::graph::{DotOptions, Renderer};
+    let x = Value::new(1e300).with_label("x");
+    let y = (&x * 3.0).with_label("y".repeat(5_000));
+    y.backward();
+    for options in [DotOptions::new(), DotOptions::lecture()] {
+        let svg = y
+            .graph()
+            .to_svg(&options.renderer(Renderer::PureRust))
+            .unwrap();
+        assert!(svg.contains("3e300"), "scientific notation");
+        assert!(
+            !svg.contains("000000000000"),
+            "no number written out in full"
+        );
+        let width: f64 = svg
+            .split_once("width=\"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .and_then(|(w, _)| w.parse().ok())
+            .unwrap();
+        assert!(width < 1_000.0, "{width} px wide");
+    }
+    let html = y.explorer().unwrap();
+    let title = html
+        .split_once("<title>")
+        .and_then(|(_, rest)| rest.split_once("</title>"))
+        .map(|(t, _)| t.chars().count())
+        .unwrap();
+    assert!(title < 100, "the page's title has {title} characters");
+}
