@@ -43,8 +43,10 @@ const TRAIN_FLAGS: &[&str] = &[
 const EVALUATE_FLAGS: &[&str] = &["--model", "--data", "--test"];
 
 fn main() {
-    match std::env::args().nth(1).as_deref() {
+    let command = std::env::args_os().nth(1);
+    match command.as_ref().map(|c| c.to_string_lossy()).as_deref() {
         None => train(&Flags::parse(0, TRAIN_FLAGS)),
+        Some(flag) if flag.starts_with('-') => train(&Flags::parse(0, TRAIN_FLAGS)),
         Some("train") => train(&Flags::parse(1, TRAIN_FLAGS)),
         Some("evaluate") => evaluate(&Flags::parse(1, EVALUATE_FLAGS)),
         Some(other) => fail(&format!(
@@ -54,11 +56,24 @@ fn main() {
 }
 
 fn data_dir(flags: &Flags) -> PathBuf {
-    PathBuf::from(flags.text("--data", "data/mnist-sample"))
+    flags.path("--data", "data/mnist-sample")
 }
 
 fn load(flags: &Flags, train: Option<usize>, test: Option<usize>) -> mnist::Mnist {
-    mnist::load(data_dir(flags), train, test).unwrap_or_else(|e| fail(&e.to_string()))
+    let data = mnist::load(data_dir(flags), train, test).unwrap_or_else(|e| fail(&e.to_string()));
+    // A count beyond the data is an error, not silently all of it.
+    for (flag, asked, have) in [
+        ("--train", train, data.train.len()),
+        ("--test", test, data.test.len()),
+    ] {
+        if let Some(n) = asked.filter(|&n| n > have) {
+            fail(&format!(
+                "{flag} {n} is more than the {have} digits in {}; give at most {have} (or 0 for all)",
+                data_dir(flags).display()
+            ));
+        }
+    }
+    data
 }
 
 /// `--train N` / `--test N`: the first N digits; absent or 0, all of them.
@@ -322,7 +337,7 @@ fn train(flags: &Flags) {
 fn evaluate(flags: &Flags) {
     // Every flag is checked before any work.
     let test = optional(flags, "--test");
-    let path = PathBuf::from(flags.text("--model", ""));
+    let path = flags.path("--model", "");
     if path.as_os_str().is_empty() {
         fail("evaluate needs --model FILE (written by train)");
     }

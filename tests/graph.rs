@@ -170,17 +170,25 @@ fn graphviz_renderer_gives_well_formed_svg() {
 fn missing_graphviz_is_a_clear_error_and_auto_falls_back() {
     const CHILD: &str = "CHAINRULE_TEST_NO_PATH";
     if std::env::var_os(CHILD).is_none() {
-        // Run this test again in a process that has no PATH to find dot on.
-        let status = std::process::Command::new(std::env::current_exe().unwrap())
+        // Run this test again in a process that has no PATH to find dot on;
+        // its output is kept (a second "running 1 test" would count in the
+        // totals a reader adds up) and shown only if it fails.
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "missing_graphviz_is_a_clear_error_and_auto_falls_back",
                 "--exact",
+                "--quiet",
             ])
             .env(CHILD, "1")
             .env("PATH", "/nonexistent")
-            .status()
+            .output()
             .unwrap();
-        assert!(status.success());
+        assert!(
+            output.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
         return;
     }
     assert!(!graphviz_installed());

@@ -12,6 +12,13 @@
 //! 6. The node cache gives memory back (unit tests in `src/engine`, the
 //!    RSS report in `benches/report.rs`); here, the call that empties it.
 //! 7. Empty sums and dots are +0.0.
+//!
+//! The second pass (at the end of the file): script injection into
+//! notebooks through labels and groups (3); non-finite exercise answers
+//! (4); huge numbers and long titles (11); example arguments that are not
+//! UTF-8, `--help`, counts beyond the data (8); Graphviz without a time
+//! limit (2); `grad` against backward and the trace under zero, infinite
+//! and NaN upstreams (5).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -721,4 +728,212 @@ fn huge_numbers_are_written_in_scientific_notation_and_titles_are_cut() {
         .map(|(t, _)| t.chars().count())
         .unwrap();
     assert!(title < 100, "the page's title has {title} characters");
+}
+
+// Second pass, finding 8: example arguments. A path that is not UTF-8
+// panicked in `std::env::args()` (exit 101); `--help` was refused as
+// unknown; `--train 99999999` was silently capped.
+#[cfg(unix)]
+#[test]
+fn example_arguments_take_any_path_help_and_say_when_a_count_is_too_large() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = TempDir::new("arguments");
+    let data = tiny_mnist(&dir);
+    let odd = dir
+        .path("out")
+        .with_file_name(OsStr::from_bytes(b"out-\xff"));
+    let output = Command::new(example("mnist"))
+        .args([OsStr::new("train"), OsStr::new("--epochs"), OsStr::new("1")])
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&odd)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let model = odd.join("mnist-model.json");
+    assert!(
+        model.exists(),
+        "the model is written under a non-UTF-8 folder"
+    );
+    let output = Command::new(example("mnist"))
+        .arg("evaluate")
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "evaluate reads it back");
+    for name in [
+        "apple",
+        "circuits",
+        "neuron",
+        "moons",
+        "mnist",
+        "bayes",
+        "likelihood",
+        "softmax_vs_svm",
+    ] {
+        let output = Command::new(example(name)).arg("--help").output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{name} --help");
+        let said = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            said.starts_with("usage:") && said.contains("--out"),
+            "{name}: {said}"
+        );
+    }
+    let (code, said) = run(
+        "mnist",
+        &[
+            "train",
+            "--train",
+            "99999999",
+            "--data",
+            data.to_str().unwrap(),
+        ],
+        &dir.path(""),
+    );
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("--train 99999999 is more than the 3 digits"),
+        "{said}"
+    );
+}
+
+// Second pass, finding 2: Graphviz without a time limit. These graphs took
+// Graphviz 11 s to over 300 s; every drawing call now returns within a few
+// seconds: Auto stops Graphviz after 2 s and draws with our layout, and
+// Renderer::Graphviz stops at its deadline with a typed error.
+#[test]
+fn no_drawing_call_waits_on_graphviz_for_long() {
+    use chainrule::graph::{DotOptions, GraphError, Renderer, Style, graphviz_installed};
+    use std::time::{Duration, Instant};
+    // y = y·w + b, 50 times, with shared w and b.
+    let w = Value::new(0.9).with_label("w");
+    let b = Value::new(0.1).with_label("b");
+    let mut y = Value::new(1.0).with_label("x");
+    for _ in 0..50 {
+        y = &(&y * &w) + &b;
+    }
+    // Two leaves feeding a 100-step chain.
+    let p = Value::new(1.0).with_label("p");
+    let q = Value::new(2.0).with_label("q");
+    let mut z = &p + &q;
+    for _ in 0..100 {
+        z = &(&z * &p) + &q;
+    }
+    for graph in [y.graph(), z.graph()] {
+        for style in [Style::Nodes, Style::Lecture] {
+            let start = Instant::now();
+            let svg = graph.to_svg(&DotOptions::new().style(style)).unwrap();
+            assert!(svg.contains("</svg>"));
+            let took = start.elapsed();
+            assert!(took < Duration::from_secs(5), "Auto took {took:?}");
+        }
+        if graphviz_installed() {
+            let options = DotOptions::new()
+                .renderer(Renderer::Graphviz)
+                .graphviz_deadline(Duration::from_millis(300));
+            let start = Instant::now();
+            match graph.to_svg(&options) {
+                Ok(_) => {}
+                Err(error) => {
+                    assert!(matches!(
+                        error,
+                        GraphError::GraphvizTimedOut { millis: 300 }
+                    ));
+                    assert!(error.to_string().contains("Renderer::PureRust"));
+                }
+            }
+            assert!(start.elapsed() < Duration::from_secs(3));
+        }
+    }
+}
+
+// Second pass, finding 5: `grad` skipped a share whose local gradient is
+// the constant 0 even under an infinite upstream, where backward (and the
+// trace) compute inf · 0 = NaN. Every gate at ±0, ±inf and NaN upstreams:
+// the three walkers agree, bit for bit (NaN with NaN).
+#[test]
+fn every_walker_agrees_under_zero_infinite_and_nan_upstreams() {
+    type Gate = fn(&Value, &Value) -> Value;
+    let gates: [(&str, Gate); 13] = [
+        ("add", |x, y| x + y),
+        ("mul", |x, y| x * y),
+        ("mul by 0", |x, _| x * 0.0),
+        ("max", |x, y| x.max(y)),
+        ("max other", |x, y| y.max(x)),
+        ("relu", |x, _| x.relu()),
+        ("exp", |x, _| x.exp()),
+        ("ln", |x, _| x.ln()),
+        ("powf", |x, _| x.powf(3.0)),
+        ("pow", |x, y| x.pow(y)),
+        ("sum", |x, y| Value::sum(&[x.clone(), y.clone(), x.clone()])),
+        ("dot", |x, y| {
+            Value::dot(&[x.clone(), y.clone()], &[y.clone(), x.clone()]).unwrap()
+        }),
+        ("dot_const", |x, _| {
+            Value::dot_const(std::slice::from_ref(x), &[0.0]).unwrap()
+        }),
+    ];
+    let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+    let points = [-1.0, 0.0, 1.0, 2.0];
+    let upstreams = [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1.5];
+    for (name, gate) in gates {
+        for &a in &points {
+            for &b in &points {
+                for &u in &upstreams {
+                    let x = Value::new(a).with_label("x");
+                    let y = Value::new(b).with_label("y");
+                    // The upstream u reaches the gate through a product
+                    // with the constant u; ln of a relu or of 0 also makes
+                    // infinite upstreams, as in the issue.
+                    let out = &gate(&x, &y) * u;
+                    let by_grad = chainrule::grad(&out, &[x.clone(), y.clone()]);
+                    let graph = out.graph();
+                    let trace = graph.trace();
+                    out.backward();
+                    for (v, g) in [(&x, &by_grad[0]), (&y, &by_grad[1])] {
+                        let label = v.label().unwrap();
+                        let traced = graph.find(&label).map_or(0.0, |id| trace.grad(id));
+                        assert!(
+                            same(v.grad(), g.data()),
+                            "{name} at ({a}, {b}), upstream {u}: backward {} but grad {} for {label}",
+                            v.grad(),
+                            g.data()
+                        );
+                        assert!(
+                            same(v.grad(), traced),
+                            "{name} at ({a}, {b}), upstream {u}: backward {} but the trace {traced} for {label}",
+                            v.grad()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // The issue's cases, by name.
+    for (x, make) in [
+        (-1.0, (|x: &Value| x.relu().ln()) as fn(&Value) -> Value),
+        (1.0, |x: &Value| (x * 0.0).ln()),
+        (-1.0, |x: &Value| x.max(&Value::constant(0.0)).ln()),
+    ] {
+        let v = Value::new(x);
+        let out = make(&v);
+        let g = chainrule::grad(&out, std::slice::from_ref(&v));
+        out.backward();
+        assert!(
+            v.grad().is_nan() && g[0].data().is_nan(),
+            "{} {}",
+            v.grad(),
+            g[0].data()
+        );
+    }
 }

@@ -10,40 +10,84 @@ use chainrule::graph::{DotOptions, ExplorerOptions, Language, Style, graphviz_in
 /// The command line's `--flag value` pairs, checked when read: every flag
 /// is one the example knows and has a value, and every number is in the
 /// range the example can use. Anything else stops the example with a
-/// message that says what is accepted (exit code 2).
+/// message that says what is accepted (exit code 2). `--help` (or `-h`)
+/// prints the flags and exits 0. Values are read as the system gives them
+/// (`args_os`), so a path need not be UTF-8.
 pub struct Flags {
-    pairs: Vec<(String, String)>,
+    pairs: Vec<(String, std::ffi::OsString)>,
 }
 
 impl Flags {
     /// The flags after the program name and `skip` leading words (a
     /// subcommand), each one of `known`.
     pub fn parse(skip: usize, known: &[&str]) -> Flags {
-        let args: Vec<String> = std::env::args().skip(1 + skip).collect();
+        let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1 + skip).collect();
+        if args.iter().any(|a| a == "--help" || a == "-h") {
+            let program = std::env::args_os()
+                .next()
+                .map(|p| {
+                    Path::new(&p)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                })
+                .unwrap_or_default();
+            println!(
+                "usage: {program} {}",
+                known
+                    .iter()
+                    .map(|flag| format!("[{flag} VALUE]"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            println!("See the example's first lines (examples/*.rs) for what each flag does.");
+            std::process::exit(0);
+        }
         let mut pairs = Vec::new();
         let mut words = args.into_iter();
         while let Some(flag) = words.next() {
-            if !known.contains(&flag.as_str()) {
+            let Some(flag) = flag.to_str().filter(|f| known.contains(f)) else {
                 fail(&format!(
-                    "unknown argument {flag:?}; this example takes {}",
+                    "unknown argument {flag:?}; this example takes {} (and --help)",
                     known.join(", ")
-                ));
-            }
+                ))
+            };
             match words.next() {
-                Some(value) if !known.contains(&value.as_str()) => pairs.push((flag, value)),
+                Some(value) if !value.to_str().is_some_and(|v| known.contains(&v)) => {
+                    pairs.push((flag.to_owned(), value))
+                }
                 _ => fail(&format!("{flag} needs a value, as in {flag} <value>")),
             }
         }
         Flags { pairs }
     }
 
-    /// The value given for `name`, if any (the last one, if given twice).
-    fn get(&self, name: &str) -> Option<&str> {
+    /// The value given for `name`, if any (the last one, if given twice),
+    /// as the system gave it.
+    fn get_os(&self, name: &str) -> Option<&std::ffi::OsStr> {
         self.pairs
             .iter()
             .rev()
             .find(|(flag, _)| flag == name)
-            .map(|(_, value)| value.as_str())
+            .map(|(_, value)| value.as_os_str())
+    }
+
+    /// The value given for `name` as text; a value that is not UTF-8
+    /// stops the example.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.get_os(name).map(|value| {
+            value.to_str().unwrap_or_else(|| {
+                fail(&format!(
+                    "{name} {value:?} is not accepted: it is not valid text"
+                ))
+            })
+        })
+    }
+
+    /// A path flag, or `default`: any bytes the system allows.
+    pub fn path(&self, name: &str, default: &str) -> PathBuf {
+        self.get_os(name)
+            .map_or_else(|| PathBuf::from(default), PathBuf::from)
     }
 
     /// A text flag, or `default`.
@@ -106,7 +150,7 @@ impl Flags {
 
     /// The folder given by `--out DIR` (default `./chainrule-out`), created.
     pub fn out_dir(&self) -> PathBuf {
-        let dir = PathBuf::from(self.text("--out", "chainrule-out"));
+        let dir = self.path("--out", "chainrule-out");
         if let Err(error) = std::fs::create_dir_all(&dir) {
             fail(&format!("cannot create {}: {error}", dir.display()));
         }

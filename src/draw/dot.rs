@@ -170,6 +170,7 @@ pub struct PictureOptions {
     groups: bool,
     collapse: Vec<String>,
     neurons: Option<bool>,
+    graphviz_deadline: std::time::Duration,
     focus: Option<usize>,
     legend: bool,
     node_limit: usize,
@@ -184,6 +185,9 @@ pub type DotOptions = PictureOptions;
 /// The default [`PictureOptions::node_limit`]: a picture with more nodes than
 /// this is no longer readable.
 pub const DEFAULT_NODE_LIMIT: usize = 500;
+
+/// The default [`PictureOptions::graphviz_deadline`]: 5 seconds.
+pub const DEFAULT_GRAPHVIZ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The default [`PictureOptions::edge_limit`]: edges drawn, after repeated
 /// operands are merged into one.
@@ -201,6 +205,7 @@ impl Default for PictureOptions {
             groups: true,
             collapse: Vec::new(),
             neurons: None,
+            graphviz_deadline: DEFAULT_GRAPHVIZ_DEADLINE,
             focus: None,
             legend: true,
             node_limit: DEFAULT_NODE_LIMIT,
@@ -267,6 +272,16 @@ impl PictureOptions {
     /// as outlined clusters titled by their scope (on by default).
     pub fn groups(mut self, draw: bool) -> Self {
         self.groups = draw;
+        self
+    }
+
+    /// How long [`Renderer::Graphviz`] may run before it is stopped with
+    /// [`GraphError::GraphvizTimedOut`](crate::graph::GraphError::GraphvizTimedOut)
+    /// (default [`DEFAULT_GRAPHVIZ_DEADLINE`]): Graphviz's `dot` can take
+    /// minutes on a hundred nodes with many long edges, where chainrule's
+    /// own layout takes milliseconds.
+    pub fn graphviz_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.graphviz_deadline = deadline;
         self
     }
 
@@ -388,6 +403,10 @@ impl PictureOptions {
 
     pub(crate) fn groups_drawn(&self) -> bool {
         self.groups
+    }
+
+    pub(crate) fn graphviz_deadline_value(&self) -> std::time::Duration {
+        self.graphviz_deadline
     }
 
     /// Whether neurons are drawn as boxes: as asked, or `default`.

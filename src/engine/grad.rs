@@ -79,8 +79,13 @@ pub fn grad(output: &Value, inputs: &[Value]) -> Vec<Value> {
             // gradient either, as in backward (a dead branch, not 0 · inf);
             // through a finite one it passes its graph, whose value is 0
             // but whose own derivative may not be.
+            //
+            // A constant-0 local gradient passes nothing only under a
+            // finite adjoint: an infinite or NaN adjoint times 0 is NaN,
+            // as backward computes it (`x.relu().ln()` at x = -1).
             let dead = adjoint.data() == 0.0 && !local.data().is_finite();
-            let share = if dead || is_constant(&local, 0.0) {
+            let nothing = is_constant(&local, 0.0) && adjoint.data().is_finite();
+            let share = if dead || nothing {
                 continue;
             } else if is_constant(&local, 1.0) {
                 adjoint.clone()

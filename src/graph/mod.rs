@@ -31,8 +31,8 @@ pub(crate) mod trace;
 pub(crate) mod view;
 
 pub use crate::draw::dot::{
-    DEFAULT_EDGE_LIMIT, DEFAULT_NODE_LIMIT, DotOptions, FONT_FAMILIES, NumberFormat,
-    PictureOptions, RankDir, Renderer, Style,
+    DEFAULT_EDGE_LIMIT, DEFAULT_GRAPHVIZ_DEADLINE, DEFAULT_NODE_LIMIT, DotOptions, FONT_FAMILIES,
+    NumberFormat, PictureOptions, RankDir, Renderer, Style,
 };
 pub use crate::draw::drawing::MAX_LABEL_CHARS;
 pub use crate::draw::explorer::{ExplorerOptions, Language};
@@ -108,4 +108,14 @@ pub enum GraphError {
         "Graphviz's `dot` program failed: {0}; check the Graphviz installation, or draw with Renderer::PureRust"
     )]
     GraphvizFailed(String),
+    /// Graphviz's `dot` program ran past its deadline and was stopped.
+    #[error(
+        "Graphviz's `dot` program ran for {millis} ms and was stopped: its layout can take \
+         minutes on graphs with many long edges; draw with Renderer::PureRust (milliseconds), \
+         Renderer::Auto (falls back to it), or allow more with DotOptions::graphviz_deadline"
+    )]
+    GraphvizTimedOut {
+        /// The deadline, in milliseconds.
+        millis: u64,
+    },
 }
