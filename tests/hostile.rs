@@ -937,3 +937,24 @@ fn every_walker_agrees_under_zero_infinite_and_nan_upstreams() {
         );
     }
 }
+
+// Second pass, finding 1 (its message part): 40 million sizes of 1 gave a
+// 120-million-character error message. Messages quote a few hundred
+// characters at most.
+#[test]
+fn model_errors_quote_at_most_a_few_hundred_characters() {
+    let sizes = vec!["1"; 1_000_000].join(",");
+    let json = format!(
+        r#"{{"format":"chainrule-mlp","version":1,"activation":"relu","sizes":[{sizes}],"layers":[]}}"#
+    );
+    let error = Mlp::from_json(json.as_bytes()).unwrap_err();
+    let message = error.to_string();
+    assert!(message.len() < 400, "{} characters", message.len());
+    assert!(message.contains("1000000 sizes in all"), "{message}");
+    let format = "x".repeat(1_000_000);
+    let json = format!(
+        r#"{{"format":"{format}","version":1,"activation":"relu","sizes":[1,1],"layers":[]}}"#
+    );
+    let message = Mlp::from_json(json.as_bytes()).unwrap_err().to_string();
+    assert!(message.len() < 400, "{} characters", message.len());
+}

@@ -37,14 +37,32 @@ pub use model::{MAX_MODEL_BYTES, ModelError};
 use crate::Value;
 use crate::engine::op::{self, Op};
 
+/// Sizes as a message quotes them: all of a short list, the first eight
+/// and the count of a long one (a model file can hold millions).
+pub(crate) fn sizes_text(sizes: &[usize]) -> String {
+    const SHOWN: usize = 8;
+    if sizes.len() <= SHOWN {
+        format!("{sizes:?}")
+    } else {
+        let head: Vec<String> = sizes[..SHOWN].iter().map(usize::to_string).collect();
+        format!("[{}, … ({} sizes in all)]", head.join(", "), sizes.len())
+    }
+}
+
 /// What is wrong with a network's shape or its input.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum NnError {
     /// An MLP needs an input width and at least one layer.
-    #[error("an MLP needs at least two sizes (inputs, then each layer's width), got {0:?}")]
+    #[error(
+        "an MLP needs at least two sizes (inputs, then each layer's width), got {}",
+        sizes_text(.0)
+    )]
     TooFewSizes(Vec<usize>),
     /// A width of zero.
-    #[error("size {position} of {sizes:?} is 0; every width must be at least 1")]
+    #[error(
+        "size {position} of {} is 0; every width must be at least 1",
+        sizes_text(.sizes)
+    )]
     ZeroWidth {
         /// Position in the sizes.
         position: usize,

@@ -353,7 +353,8 @@ fn parse(bytes: &[u8], path: &Path) -> Result<Mlp, ModelError> {
     if header.format != FORMAT || header.version != VERSION {
         return Err(ModelError::Version {
             path: path.to_path_buf(),
-            format: header.format,
+            // A message quotes at most a few hundred characters of a file.
+            format: header.format.chars().take(100).collect(),
             version: header.version,
         });
     }
@@ -461,8 +462,8 @@ fn check_shape(file: &ModelFile) -> Result<(), String> {
     super::check_sizes(&file.sizes).map_err(|e| e.to_string())?;
     if file.layers.len() != file.sizes.len() - 1 {
         return Err(format!(
-            "sizes {:?} call for {} layers, the file has {}",
-            file.sizes,
+            "sizes {} call for {} layers, the file has {}",
+            super::sizes_text(&file.sizes),
             file.sizes.len() - 1,
             file.layers.len()
         ));
