@@ -470,7 +470,7 @@ fn the_dot_we_write_is_valid_for_graphviz_on_random_grouped_graphs() {
     const GROUPS: [&str; 4] = ["g", "h", "g/k", "g/k/m"];
     for seed in 0..60u64 {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let mut group = |v: Value, rng: &mut rand::rngs::StdRng| {
+        let group = |v: Value, rng: &mut rand::rngs::StdRng| {
             if rng.random::<bool>() {
                 v.with_group(GROUPS[rng.random_range(0..GROUPS.len())])
             } else {
