@@ -6,8 +6,13 @@
 //! cargo run --release --example mnist -- train [--data DIR] [--train N] [--test N]
 //!     [--hidden 50 | --hidden 128,64] [--epochs 15] [--batch 100] [--lr 0.1]
 //!     [--optimizer sgd|adam] [--lr-end X] [--weight-decay L] [--seed 1] [--out DIR]
+//!     [--safetensors FILE]
 //! cargo run --release --example mnist -- evaluate --model FILE [--data DIR] [--test N]
 //! ```
+//!
+//! `train` saves the model as `DIR/mnist-model.json`, and with
+//! `--safetensors FILE` also as safetensors (F64), which PyTorch and candle
+//! load (see the guide's chapter "Moving on"); `evaluate` reads either.
 //!
 //! `--data` defaults to the committed `data/mnist-sample` (2,000 training and
 //! 500 test digits); `scripts/fetch-mnist.sh` fetches all 70,000.
@@ -19,7 +24,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use chainrule::data::mnist::{self, Digits, PIXELS};
-use chainrule::nn::{Activation, Mlp};
+use chainrule::nn::{Activation, Mlp, Precision};
 use chainrule::optim::{Adam, Optimizer, Schedule, Sgd};
 use chainrule::{Value, loss};
 use rand::{RngExt, SeedableRng};
@@ -39,6 +44,7 @@ const TRAIN_FLAGS: &[&str] = &[
     "--weight-decay",
     "--seed",
     "--out",
+    "--safetensors",
 ];
 const EVALUATE_FLAGS: &[&str] = &["--model", "--data", "--test"];
 
@@ -281,6 +287,13 @@ fn train(flags: &Flags) {
     model
         .save(&model_path)
         .unwrap_or_else(|e| fail(&e.to_string()));
+    let tensors = flags.path("--safetensors", "");
+    if !tensors.as_os_str().is_empty() {
+        model
+            .save_safetensors(&tensors, Precision::F64)
+            .unwrap_or_else(|e| fail(&e.to_string()));
+        println!("safetensors: {}", tensors.display());
+    }
     let curves = out.join("mnist-training.svg");
     // Epochs count from 1.
     let per_epoch = |ys: &[f64]| -> Vec<(f64, f64)> {
@@ -341,7 +354,20 @@ fn evaluate(flags: &Flags) {
     if path.as_os_str().is_empty() {
         fail("evaluate needs --model FILE (written by train)");
     }
-    let model = Mlp::load(&path).unwrap_or_else(|e| fail(&e.to_string()));
+    // Either format: a model file is JSON (it starts with `{`) or
+    // safetensors (it starts with its header's length).
+    let json = std::fs::File::open(&path)
+        .and_then(|mut f| {
+            let mut first = [0u8; 1];
+            std::io::Read::read(&mut f, &mut first).map(|n| n == 1 && first[0] == b'{')
+        })
+        .unwrap_or(true);
+    let model = if json {
+        Mlp::load(&path)
+    } else {
+        Mlp::load_safetensors(&path)
+    }
+    .unwrap_or_else(|e| fail(&e.to_string()));
     check_digit_model(&model, &path);
     let data = load(flags, Some(1), test);
     let (accuracy, confusion, _) = assess(&model, &data.test);

@@ -1,8 +1,9 @@
-//! The model loader on arbitrary bytes: `Mlp::from_json` must return a
-//! model or a typed error, never panic, and never allocate more than a
-//! small multiple of its input (every parameter becomes a node, so some
-//! multiple is unavoidable; the bound below is about 64 bytes of memory per
-//! byte of JSON). A model it accepts must save and load back bit for bit.
+//! The model loaders on arbitrary bytes: `Mlp::from_json` and
+//! `Mlp::from_safetensors` must each return a model or a typed error,
+//! never panic, and never allocate more than a small multiple of their
+//! input (every parameter becomes a node, so some multiple is unavoidable;
+//! the bound below is about 64 bytes of memory per byte of input). A model
+//! either accepts must save and load back bit for bit, in its own format.
 //!
 //!     cargo +nightly fuzz run model corpus/model seeds/model -- -runs=10000000
 #![no_main]
@@ -10,7 +11,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use chainrule::nn::Mlp;
+use chainrule::nn::{Mlp, Precision};
 use libfuzzer_sys::fuzz_target;
 
 /// Counts the bytes the Rust side holds, and their peak.
@@ -57,24 +58,38 @@ static ALLOCATOR: Counting = Counting;
 const PER_BYTE: usize = 64;
 const FIXED: usize = 64 << 10;
 
-fuzz_target!(|data: &[u8]| {
+/// Runs one loader under the allocation bound.
+fn bounded(data: &[u8], load: fn(&[u8]) -> Option<Mlp>) -> Option<Mlp> {
     let before = LIVE.load(Relaxed);
     PEAK.store(before, Relaxed);
-    let result = Mlp::from_json(data);
+    let result = load(data);
     let used = PEAK.load(Relaxed).saturating_sub(before);
     assert!(
         used <= PER_BYTE * data.len() + FIXED,
         "{used} bytes allocated for {} bytes of input",
         data.len()
     );
-    if let Ok(mlp) = result {
+    result
+}
+
+fn same(a: &Mlp, b: &Mlp) {
+    assert_eq!(a.sizes(), b.sizes());
+    assert_eq!(a.activation(), b.activation());
+    let bits = |m: &Mlp| -> Vec<u64> { m.parameters().iter().map(|p| p.data().to_bits()).collect() };
+    assert_eq!(bits(a), bits(b));
+}
+
+fuzz_target!(|data: &[u8]| {
+    if let Some(mlp) = bounded(data, |d| Mlp::from_json(d).ok()) {
         // Every parameter read is finite, so the model saves; and reads
         // back as the same model, bit for bit.
         let json = mlp.to_json().expect("a loaded model saves");
         let back = Mlp::from_json(json.as_bytes()).expect("a saved model loads");
-        assert_eq!(back.sizes(), mlp.sizes());
-        assert_eq!(back.activation(), mlp.activation());
-        let bits = |m: &Mlp| -> Vec<u64> { m.parameters().iter().map(|p| p.data().to_bits()).collect() };
-        assert_eq!(bits(&back), bits(&mlp));
+        same(&back, &mlp);
+    }
+    if let Some(mlp) = bounded(data, |d| Mlp::from_safetensors(d).ok()) {
+        let bytes = mlp.to_safetensors(Precision::F64).expect("a loaded model saves");
+        let back = Mlp::from_safetensors(&bytes).expect("a saved model loads");
+        same(&back, &mlp);
     }
 });

@@ -24,6 +24,7 @@
 pub mod loss;
 mod model;
 pub mod optim;
+mod tensors;
 
 use std::iter;
 use std::rc::Rc;
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use model::{MAX_MODEL_BYTES, ModelError};
+pub use tensors::Precision;
 
 use crate::Value;
 use crate::engine::op::{self, Op};

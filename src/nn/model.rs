@@ -130,15 +130,26 @@ pub enum ModelError {
         /// What does not fit, and where.
         detail: String,
     },
-    /// A parameter is NaN or infinite, which JSON cannot hold.
+    /// A parameter is NaN or infinite: a model that cannot be saved, or a
+    /// safetensors file that holds one.
     #[error(
-        "parameter {index} is {value}; a model with NaN or infinite parameters cannot be saved (find where training diverged with Value::find_anomaly)"
+        "parameter {index} is {value}; a model with NaN or infinite parameters is refused (find where training diverged with Value::find_anomaly)"
     )]
     NonFinite {
         /// Position in [`Mlp::parameters`].
         index: usize,
         /// The value.
         value: f64,
+    },
+    /// A safetensors file that is not a network's (see
+    /// [`Mlp::from_safetensors`]).
+    #[error("{path} is not a chainrule network in safetensors: {detail}")]
+    Tensors {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong: a missing, extra or misshapen tensor, its dtype,
+        /// the metadata, or the header.
+        detail: String,
     },
 }
 
@@ -290,7 +301,7 @@ impl Mlp {
 /// until a writer comes) and again on the opened file (the path may have
 /// changed in between); the read stops one byte past the limit, so a file
 /// that grows while read cannot make it allocate more.
-fn read_model_file(path: &Path) -> Result<Vec<u8>, ModelError> {
+pub(crate) fn read_model_file(path: &Path) -> Result<Vec<u8>, ModelError> {
     let io = |source| ModelError::Io {
         action: "read",
         path: path.to_path_buf(),
