@@ -2,7 +2,8 @@
 //! `Mlp::from_safetensors` must each return a model or a typed error,
 //! never panic, and never allocate more than a small multiple of their
 //! input (every parameter becomes a node, so some multiple is unavoidable;
-//! the bound below is about 64 bytes of memory per byte of input). A model
+//! the bound below is 128 bytes of memory per byte of input, building the
+//! model included). A model
 //! either accepts must save and load back bit for bit, in its own format.
 //!
 //!     cargo +nightly fuzz run model corpus/model seeds/model -- -runs=10000000
@@ -54,8 +55,10 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// Bytes of memory allowed per byte of input, and a fixed allowance.
-const PER_BYTE: usize = 64;
+/// Bytes of memory allowed per byte of input, and a fixed allowance: a
+/// file of zero weights (`0,`: two bytes a parameter) builds about 204
+/// bytes a parameter, about 101 per byte (`tests/model_memory.rs`).
+const PER_BYTE: usize = 128;
 const FIXED: usize = 64 << 10;
 
 /// Runs one loader under the allocation bound.

@@ -33,7 +33,7 @@ use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-pub use model::{MAX_MODEL_BYTES, ModelError};
+pub use model::{MAX_MODEL_BYTES, MAX_PARAMETERS, MAX_SIZES, ModelError};
 pub use tensors::Precision;
 
 use crate::Value;

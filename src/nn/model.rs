@@ -345,6 +345,10 @@ fn parse(bytes: &[u8], path: &Path) -> Result<Mlp, ModelError> {
     struct Header {
         format: String,
         version: u32,
+        /// Read before the layers, so that a network too large to build
+        /// is refused before its weights are read.
+        #[serde(default, deserialize_with = "bounded_sizes")]
+        sizes: Option<Vec<usize>>,
     }
     let malformed = |e: serde_path_to_error::Error<serde_json::Error>| {
         let at = e.path().to_string();
@@ -368,6 +372,12 @@ fn parse(bytes: &[u8], path: &Path) -> Result<Mlp, ModelError> {
             format: header.format.chars().take(100).collect(),
             version: header.version,
         });
+    }
+    if let Some(sizes) = &header.sizes {
+        check_parameter_count(sizes).map_err(|detail| ModelError::Shape {
+            path: path.to_path_buf(),
+            detail,
+        })?;
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let file: ModelFile = serde_path_to_error::deserialize(&mut deserializer).map_err(malformed)?;
@@ -467,6 +477,66 @@ fn first_unrepresentable_number(bytes: &[u8]) -> Option<Lossy> {
         }
     }
     None
+}
+
+/// Most sizes a model file may list (a network of 4,095 layers).
+pub const MAX_SIZES: usize = 4096;
+
+/// Most parameters a loaded network may have: 4,194,304. Every parameter
+/// is a node of the graph (about 200 bytes with its names), so this bounds
+/// what a file of at most [`MAX_MODEL_BYTES`] can make the loader build
+/// (a file of 100 million zero weights asked for over 20 GB). A scalar
+/// engine trains far smaller networks: MNIST's 784-50-10 has 39,760.
+pub const MAX_PARAMETERS: usize = 1 << 22;
+
+/// A list of sizes as read from a file: at most [`MAX_SIZES`] of them, so
+/// a list of millions is refused while it is read, not after.
+fn bounded_sizes<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<usize>>, D::Error> {
+    struct Sizes;
+    impl<'de> serde::de::Visitor<'de> for Sizes {
+        type Value = Option<Vec<usize>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "a list of at most {MAX_SIZES} sizes")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut sizes = Vec::new();
+            while let Some(size) = seq.next_element::<usize>()? {
+                if sizes.len() == MAX_SIZES {
+                    return Err(serde::de::Error::custom(format!(
+                        "more than {MAX_SIZES} sizes; a model file lists at most {MAX_SIZES}"
+                    )));
+                }
+                sizes.push(size);
+            }
+            Ok(Some(sizes))
+        }
+    }
+    deserializer.deserialize_seq(Sizes)
+}
+
+/// Refuses sizes whose network would have more than [`MAX_PARAMETERS`]
+/// parameters (each layer's weights and biases).
+pub(crate) fn check_parameter_count(sizes: &[usize]) -> Result<(), String> {
+    let count = sizes.windows(2).try_fold(0usize, |total, pair| {
+        pair[0]
+            .checked_add(1)
+            .and_then(|inputs| inputs.checked_mul(pair[1]))
+            .and_then(|layer| total.checked_add(layer))
+    });
+    match count {
+        Some(count) if count <= MAX_PARAMETERS => Ok(()),
+        count => Err(format!(
+            "sizes {} call for {} parameters, more than the limit of {MAX_PARAMETERS} \
+             (every parameter is a node of the graph); train a network this large with tensors",
+            super::sizes_text(sizes),
+            count.map_or_else(|| "more than 2^64".to_owned(), |c| c.to_string())
+        )),
+    }
 }
 
 fn check_shape(file: &ModelFile) -> Result<(), String> {

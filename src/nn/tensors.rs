@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use super::model::{MAX_MODEL_BYTES, ModelError, read_model_file};
+use super::model::{MAX_MODEL_BYTES, MAX_PARAMETERS, ModelError, read_model_file};
 use super::{Activation, Mlp};
 
 /// The number type of the tensors [`Mlp::to_safetensors`] writes.
@@ -239,6 +239,26 @@ fn read(bytes: &[u8], path: &Path) -> Result<Mlp, ModelError> {
         )));
     }
     let layers = count / 2;
+    // The parameter count from the shapes, before a number is read.
+    let total = tensors
+        .tensors()
+        .iter()
+        .try_fold(0usize, |total, (_, view)| {
+            total.checked_add(
+                view.shape()
+                    .iter()
+                    .try_fold(1usize, |n, &d| n.checked_mul(d))?,
+            )
+        });
+    match total {
+        Some(total) if total <= MAX_PARAMETERS => {}
+        _ => {
+            return Err(wrong(format!(
+                "its tensors hold more than the limit of {MAX_PARAMETERS} parameters \
+                 (every parameter is a node of the graph)"
+            )));
+        }
+    }
     let mut expected: Vec<String> = Vec::with_capacity(count);
     for l in 0..layers {
         expected.push(tensor_name(l, "weight"));
