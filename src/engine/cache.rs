@@ -25,6 +25,10 @@ const EXTRA_SHARE: usize = 8;
 /// graph.
 const RELEASE_AFTER: usize = 1 << 16;
 
+/// Bytes of labels and groups a drop frees after which it also asks the
+/// allocator to return free memory, however few the nodes.
+const RELEASE_AFTER_NAME_BYTES: usize = 8 << 20;
+
 thread_local! {
     /// Allocations of dropped nodes, kept for the next ones. Training
     /// builds, backpropagates and drops a graph of about the same size at
@@ -177,16 +181,26 @@ fn recycle(rc: Rc<RefCell<Node>>) -> bool {
     freed
 }
 
-/// Keeps an `Extra` box for reuse, emptied, as [`recycle`] does nodes. Its
-/// operand lists have been taken already, so emptying it drops nothing
-/// deep.
+/// Keeps an `Extra` box for reuse, emptied, as [`recycle`] does nodes,
+/// unless it held a label or group: then it is freed, and the bytes of its
+/// names are returned (a drop that frees many asks the allocator to give
+/// memory back). Its operand lists have been taken already, so emptying it
+/// drops nothing deep.
 #[inline]
-fn recycle_extra(mut extra: Box<Extra>) {
+fn recycle_extra(mut extra: Box<Extra>) -> usize {
     // The lists were taken; the rest may hold a label and shared constants.
-    extra.names = None;
+    let name_bytes = extra.names.take().map_or(0, |names| {
+        names.label.as_ref().map_or(0, |l| l.len()) + names.group.as_ref().map_or(0, |g| g.len())
+    });
     extra.nary = None;
+    if name_bytes > 0 {
+        // Freed with its names: kept between them, it would pin their
+        // pages (see the drop).
+        return name_bytes;
+    }
     let capacity = SPARE_CAPACITY.try_with(|c| c.get()).unwrap_or(0) / EXTRA_SHARE;
     drop(keep(&SPARE_EXTRA, extra, capacity));
+    0
 }
 
 /// Pushes `item` onto `spare` if it holds fewer than `capacity`, and
@@ -256,6 +270,7 @@ impl Drop for Node {
         let mut operands = Vec::new();
         let mut last_handles = Frontier::new(self.seq());
         let mut freed = 0;
+        let mut name_bytes = 0;
         self.take_operands(&mut operands);
         loop {
             // Handles to shared nodes just lose their count here; the last
@@ -275,13 +290,21 @@ impl Drop for Node {
                 // and returns at once, and keep the allocation.
                 let node = cell.get_mut();
                 node.take_operands(&mut operands);
-                if let Some(extra) = node.extra.take() {
-                    recycle_extra(extra);
+                let names = node.extra.take().map_or(0, recycle_extra);
+                name_bytes += names;
+                if names == 0 {
+                    freed += usize::from(recycle(rc));
+                } else {
+                    // A labelled node's allocation is freed, not kept:
+                    // kept between freed labels, it would pin their pages.
+                    drop(rc);
+                    freed += 1;
                 }
-                freed += usize::from(recycle(rc));
             }
         }
-        if freed >= RELEASE_AFTER {
+        // Many nodes, or fewer with long labels (60,000 labels of 2 KB
+        // kept 120 MB resident): glibc returns neither by itself.
+        if freed >= RELEASE_AFTER || name_bytes >= RELEASE_AFTER_NAME_BYTES {
             release_free_memory();
         }
     }
