@@ -5,7 +5,8 @@
 //!
 //! `cargo bench --bench pictures` runs the criterion benches;
 //! `cargo bench --bench pictures -- --table` prints the README's table of
-//! medians instead.
+//! medians instead; `-- --worst` searches chains of every size, leaf count
+//! and grouping for the slowest drawing within the limits.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -138,7 +139,87 @@ fn explorer_table() {
     }
 }
 
+/// A chain of `gates` alternating × and + gates, fed by `leaves` leaves
+/// in turn (long edges from the leaves to every gate), grouped one of five
+/// ways: none, each gate in its own group four deep, groups four deep
+/// that interleave, two alternating groups, groups of 50 gates.
+fn chain(gates: usize, leaves: usize, grouping: usize) -> Value {
+    let xs: Vec<Value> = (0..leaves).map(|i| Value::new(i as f64 + 1.0)).collect();
+    let mut y = xs[0].clone();
+    for k in 0..gates {
+        let v = if k % 2 == 0 {
+            &y * &xs[k % leaves]
+        } else {
+            &y + &xs[(k * 7) % leaves]
+        };
+        y = match grouping {
+            0 => v,
+            1 => v.with_group(format!("a/b/c/g{k}")),
+            2 => v.with_group(format!("g{}/h{}/i{}/j{k}", k % 2, k % 3, k % 5)),
+            3 => v.with_group(format!("g{}", k % 2)),
+            _ => v.with_group(format!("g{}/h{k}", k / 50)),
+        };
+    }
+    y.backward();
+    y
+}
+
+/// Searches the chains above (every size, leaf count and grouping, both
+/// styles, within the default limits) for the slowest drawing, and times
+/// the explorer of the slowest.
+fn worst() {
+    use chainrule::graph::{ExplorerOptions, Style};
+    let mut found: Vec<(f64, String, usize, usize, usize, Style)> = Vec::new();
+    for gates in [100, 250, 400, 495] {
+        for leaves in [1, 2, 5, 20] {
+            for grouping in 0..5 {
+                for style in [Style::Lecture, Style::Nodes] {
+                    let graph = chain(gates, leaves, grouping).graph();
+                    let options = DotOptions::new().style(style).renderer(Renderer::PureRust);
+                    let mut times = Vec::new();
+                    for _ in 0..3 {
+                        let start = Instant::now();
+                        if graph.to_svg(&options).is_err() {
+                            break; // beyond the default limits
+                        }
+                        times.push(start.elapsed().as_secs_f64() * 1e3);
+                    }
+                    if times.len() == 3 {
+                        times.sort_by(f64::total_cmp);
+                        let name = format!(
+                            "{gates} gates, {leaves} leaves, grouping {grouping}, {style:?} ({} nodes)",
+                            graph.len()
+                        );
+                        found.push((times[1], name, gates, leaves, grouping, style));
+                    }
+                }
+            }
+        }
+    }
+    found.sort_by(|a, b| b.0.total_cmp(&a.0));
+    println!("| slowest drawings within the limits | median of 3 (ms) |");
+    println!("|---|---:|");
+    for (ms, name, ..) in found.iter().take(5) {
+        println!("| {name} | {ms:.0} |");
+    }
+    if let Some((_, name, gates, leaves, grouping, style)) = found.first() {
+        let graph = chain(*gates, *leaves, *grouping).graph();
+        let options = ExplorerOptions::new().picture(DotOptions::new().style(*style));
+        let start = Instant::now();
+        let page = graph.explorer(&options).expect("within the limits");
+        println!(
+            "\nexplorer of the slowest ({name}): {:.0} ms, {} KB",
+            start.elapsed().as_secs_f64() * 1e3,
+            page.len() / 1024
+        );
+    }
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--worst") {
+        worst();
+        return;
+    }
     if std::env::args().any(|a| a == "--table") {
         table();
         explorer_table();
