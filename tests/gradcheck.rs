@@ -303,14 +303,6 @@ proptest! {
     }
 }
 
-/// Whether a program uses lists shared between nodes, whose shares
-/// backward gathers in buffers and adds in another order.
-fn shares_lists(program: &[Step]) -> bool {
-    program
-        .iter()
-        .any(|s| matches!(s, Step::DotShared(_) | Step::DotConstShared(_)))
-}
-
 /// Each node's Σ |edge gradient into it|: the scale of the rounding error
 /// of its gradient when its shares are summed in another order (they may
 /// cancel, so the error is relative to this, not to the result).
@@ -339,8 +331,8 @@ proptest! {
     #![proptest_config(config())]
 
     /// `grad`'s first derivatives are backward's, by the same rules in the
-    /// same order: equal (to the bit but for the sign of a zero) where no
-    /// list is shared between nodes.
+    /// same order: equal (to the bit but for the sign of a zero), shared
+    /// lists included (`grad` keeps backward's buffers for them).
     #[test]
     fn grad_agrees_with_backward_on_random_graphs(
         at in prop::collection::vec(-2.0..2.0f64, 1..5),
@@ -352,12 +344,11 @@ proptest! {
         let by_backward: Vec<f64> = inputs.iter().map(Value::grad).collect();
         prop_assume!(by_backward.iter().all(|g| g.is_finite()) && output.data().is_finite());
         let by_grad: Vec<f64> = grad(&output, &inputs).iter().map(Value::data).collect();
-        let exact = !shares_lists(&program);
         let scales = edge_scales(&output.graph());
         let order = output.topological_order();
         for ((x, g), b) in inputs.iter().zip(&by_grad).zip(&by_backward) {
             let scale = order.iter().position(|v| v.ptr_eq(x)).map_or(0.0, |id| scales[id]);
-            prop_assert!(agree(*g, *b, exact, scale), "grad {:?} vs backward {:?}\n{:?}", by_grad, by_backward, program);
+            prop_assert!(agree(*g, *b, true, scale), "grad {:?} vs backward {:?}\n{:?}", by_grad, by_backward, program);
         }
         // grad read and changed no .grad().
         let after: Vec<f64> = inputs.iter().map(Value::grad).collect();
@@ -391,8 +382,8 @@ proptest! {
     }
 
     /// The trace's final gradients are backward's, for every node: equal
-    /// (but for the sign of a zero) where no list is shared between nodes,
-    /// whose shares backward gathers and adds in another order.
+    /// (but for the sign of a zero), shared lists included (the trace keeps
+    /// backward's buffers for them).
     #[test]
     fn the_trace_ends_where_backward_does(
         at in prop::collection::vec(-2.0..2.0f64, 1..5),
@@ -404,11 +395,10 @@ proptest! {
         output.backward();
         let graph = output.graph();
         prop_assume!(graph.nodes().iter().all(|n| n.data.is_finite() && n.grad.is_finite()));
-        let exact = !shares_lists(&program);
         let scales = edge_scales(&graph);
         for node in graph.nodes().iter().filter(|n| n.requires_grad) {
             prop_assert!(
-                agree(trace.grad(node.id), node.grad, exact, scales[node.id]),
+                agree(trace.grad(node.id), node.grad, true, scales[node.id]),
                 "node {}: trace {} vs backward {}\n{:?}", node.id, trace.grad(node.id), node.grad, program
             );
         }

@@ -54,10 +54,27 @@ pub fn grad(output: &Value, inputs: &[Value]) -> Vec<Value> {
     if output.requires_grad() {
         shares.insert(address(output), vec![Value::constant(1.0)]);
     }
+    // Backward's buffers for shared weight lists (see
+    // `Value::deferred_list`): per list, in the order lists are first met,
+    // each position's terms; a leaf takes its lists' sums after its direct
+    // shares, as backward adds them at the end of its pass.
+    let mut lists: Vec<Vec<Vec<Value>>> = Vec::new();
+    let mut list_index: FxHashMap<usize, usize> = FxHashMap::default();
+    let mut slots: FxHashMap<*const RefCell<Node>, Vec<(usize, usize)>> = FxHashMap::default();
     for node in order.iter().rev() {
-        let Some(received) = shares.remove(&address(node)) else {
+        let mut received = shares.remove(&address(node)).unwrap_or_default();
+        if let Some(places) = slots.remove(&address(node)) {
+            for (k, i) in places {
+                match std::mem::take(&mut lists[k][i]).as_slice() {
+                    [] => {}
+                    [one] => received.push(one.clone()),
+                    terms => received.push(Value::sum(terms)),
+                }
+            }
+        }
+        if received.is_empty() {
             continue; // nothing flows here (a constant, or a dead branch)
-        };
+        }
         let adjoint = match received.len() {
             1 => received
                 .into_iter()
@@ -67,6 +84,26 @@ pub fn grad(output: &Value, inputs: &[Value]) -> Vec<Value> {
         };
         // Read once per node: a dot node's operand lists can be long.
         let (op, operands, constants) = (node.op(), node.operands(), node.constant_inputs());
+        let weights = if op == Op::Dot {
+            operands.len() / 2
+        } else {
+            operands.len()
+        };
+        // A live node over a deferred list: its weights' shares go to the
+        // list's buffer (a dead one passes its zero graphs directly).
+        let buffer = match node.deferred_list() {
+            Some(list) if adjoint.data() != 0.0 => {
+                Some(*list_index.entry(list).or_insert_with(|| {
+                    let k = lists.len();
+                    lists.push(vec![Vec::new(); weights]);
+                    for (i, w) in operands[..weights].iter().enumerate() {
+                        slots.entry(address(w)).or_default().push((k, i));
+                    }
+                    k
+                }))
+            }
+            _ => None,
+        };
         for position in share_order(op, operands.len()) {
             let operand = &operands[position];
             if !operand.requires_grad() {
@@ -92,7 +129,10 @@ pub fn grad(output: &Value, inputs: &[Value]) -> Vec<Value> {
             } else {
                 adjoint.times(&local)
             };
-            shares.entry(address(operand)).or_default().push(share);
+            match buffer {
+                Some(k) if position < weights => lists[k][position].push(share),
+                _ => shares.entry(address(operand)).or_default().push(share),
+            }
         }
         adjoints.insert(address(node), adjoint);
     }

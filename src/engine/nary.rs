@@ -165,4 +165,32 @@ impl Value {
             .as_ref()
             .map_or_else(Vec::new, |e| e.constants().to_vec())
     }
+
+    /// The shared weight list whose shares backward gathers in a buffer of
+    /// its own and adds to the leaves at the end of the pass (a `Dot` over
+    /// a shared list holding no gate, a `DotConst` over a shared list with
+    /// no gate operand), as an address that tells lists apart; `None` for
+    /// every other node. The trace and [`crate::grad`] keep the same
+    /// buffers, so that they add in backward's order, bit for bit.
+    pub(crate) fn deferred_list(&self) -> Option<usize> {
+        let node = self.0.borrow();
+        let extra = node.extra.as_ref()?;
+        match (&extra.nary, node.op) {
+            (
+                Some(Nary::Dot {
+                    weights: Many::Shared(list),
+                    ..
+                }),
+                Op::Dot,
+            ) if !extra.gate_many => Some(list.as_ptr() as usize),
+            (
+                Some(Nary::DotConst {
+                    weights: Many::Shared(list),
+                    ..
+                }),
+                Op::DotConst,
+            ) if !extra.gate_operands => Some(list.as_ptr() as usize),
+            _ => None,
+        }
+    }
 }

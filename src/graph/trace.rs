@@ -156,6 +156,12 @@ impl Graph {
         {
             grads[output.id] = 1.0;
         }
+        // Backward's buffers for shared weight lists (see
+        // `GraphNode::deferred`): per list, in the order lists are first met,
+        // its leaves' ids and the sums of their shares, added to the leaves
+        // at the end as backward adds them.
+        let mut lists: Vec<(usize, Vec<usize>, Vec<f64>)> = Vec::new();
+        let mut touched = vec![false; nodes.len()];
         for node in nodes.iter().rev() {
             if node.op == Op::Leaf || !node.requires_grad {
                 continue;
@@ -163,6 +169,24 @@ impl Graph {
             let upstream = grads[node.id];
             let inputs: Vec<f64> = node.operands.iter().map(|&o| nodes[o].data).collect();
             let mut shares = Vec::new();
+            // The weights of a deferred list (the first operands of a dot).
+            let weights = match node.op {
+                Op::Dot => node.operands.len() / 2,
+                _ => node.operands.len(),
+            };
+            let buffer = match node.deferred {
+                Some(list) if upstream != 0.0 => Some(
+                    lists
+                        .iter()
+                        .position(|(l, ..)| *l == list)
+                        .unwrap_or_else(|| {
+                            let leaves = node.operands[..weights].to_vec();
+                            lists.push((list, leaves, vec![0.0; weights]));
+                            lists.len() - 1
+                        }),
+                ),
+                _ => None,
+            };
             for position in share_order(node) {
                 let operand = node.operands[position];
                 if !nodes[operand].requires_grad {
@@ -176,8 +200,22 @@ impl Graph {
                 } else {
                     upstream * local
                 };
+                if let (Some(k), true) = (buffer, position < weights) {
+                    // Into the list's buffer; the leaf gets it at the end.
+                    let sum = &mut lists[k].2[position];
+                    *sum += contribution;
+                    shares.push(Share {
+                        operand,
+                        position,
+                        local,
+                        contribution,
+                        grad_after: *sum,
+                    });
+                    continue;
+                }
                 if upstream != 0.0 {
                     grads[operand] += contribution;
+                    touched[operand] = true;
                 }
                 shares.push(Share {
                     operand,
@@ -193,6 +231,21 @@ impl Graph {
                 upstream,
                 shares,
             }));
+        }
+        // The buffers, as backward adds them: a leaf met already grows by
+        // the list's sum; one met first here starts from it.
+        for (_, leaves, sums) in &lists {
+            for (&leaf, &sum) in leaves.iter().zip(sums) {
+                if !nodes[leaf].requires_grad {
+                    continue;
+                }
+                if touched[leaf] {
+                    grads[leaf] += sum;
+                } else {
+                    grads[leaf] = sum;
+                    touched[leaf] = true;
+                }
+            }
         }
         Trace { steps, grads }
     }

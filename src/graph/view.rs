@@ -44,6 +44,10 @@ pub struct GraphNode {
     /// its `z`); parts made by
     /// [`Graph::expand_fused`] take the fused node's group.
     pub group: Option<String>,
+    /// The shared weight list whose shares backward gathers in a buffer
+    /// (an address telling lists apart), so that the trace adds them in
+    /// backward's order.
+    pub(crate) deferred: Option<usize>,
 }
 
 /// Fills in the groups of dot nodes over one group's weights and of
@@ -148,6 +152,7 @@ impl Graph {
                 constants: value.constant_inputs(),
                 expanded: false,
                 group: value.group(),
+                deferred: value.deferred_list(),
             })
             .collect::<Vec<_>>();
         let mut nodes = nodes;
@@ -408,6 +413,7 @@ fn part(
         constants: Vec::new(),
         expanded: true,
         group: of.group.clone(),
+        deferred: None,
     });
     id
 }
