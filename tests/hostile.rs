@@ -950,7 +950,15 @@ fn model_errors_quote_at_most_a_few_hundred_characters() {
     let error = Mlp::from_json(json.as_bytes()).unwrap_err();
     let message = error.to_string();
     assert!(message.len() < 400, "{} characters", message.len());
-    assert!(message.contains("1000000 sizes in all"), "{message}");
+    assert!(message.contains("more than 4096 sizes"), "{message}");
+    // Within that limit, a long list is quoted by its head and its count.
+    let sizes = vec!["1"; 4000].join(",");
+    let json = format!(
+        r#"{{"format":"chainrule-mlp","version":1,"activation":"relu","sizes":[{sizes}],"layers":[]}}"#
+    );
+    let message = Mlp::from_json(json.as_bytes()).unwrap_err().to_string();
+    assert!(message.len() < 400, "{} characters", message.len());
+    assert!(message.contains("4000 sizes in all"), "{message}");
     let format = "x".repeat(1_000_000);
     let json = format!(
         r#"{{"format":"{format}","version":1,"activation":"relu","sizes":[1,1],"layers":[]}}"#

@@ -67,7 +67,10 @@ fn loading_holds_a_bounded_multiple_of_the_file() {
          {per_byte:.0} per byte of file, {per_parameter:.0} per parameter",
         json.len()
     );
-    assert!(per_parameter < 400.0, "{per_parameter} bytes per parameter");
+    // The node, its `Extra` and `Names` boxes, the parsed numbers: no
+    // string per parameter (labels come from positions, a neuron shares
+    // one group string).
+    assert!(per_parameter < 200.0, "{per_parameter} bytes per parameter");
     // The same model in safetensors (8 bytes a weight).
     let bytes = model.to_safetensors(Precision::F64).unwrap();
     drop(model);

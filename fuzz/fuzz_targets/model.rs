@@ -56,8 +56,8 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 /// Bytes of memory allowed per byte of input, and a fixed allowance: a
-/// file of zero weights (`0,`: two bytes a parameter) builds about 204
-/// bytes a parameter, about 101 per byte (`tests/model_memory.rs`).
+/// file of zero weights (`0,`: two bytes a parameter) builds about 192
+/// bytes a parameter, about 95 per byte (`tests/model_memory.rs`).
 const PER_BYTE: usize = 128;
 const FIXED: usize = 64 << 10;
 

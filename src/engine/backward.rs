@@ -206,7 +206,7 @@ impl Value {
                 label: node
                     .extra
                     .as_ref()
-                    .and_then(|e| e.label().map(str::to_owned)),
+                    .and_then(|e| e.label().map(std::borrow::Cow::into_owned)),
                 data: node.data,
                 grad: node.grad,
                 operands: node.operands().map(Value::data).collect(),

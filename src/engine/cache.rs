@@ -189,9 +189,7 @@ fn recycle(rc: Rc<RefCell<Node>>) -> bool {
 #[inline]
 fn recycle_extra(mut extra: Box<Extra>) -> usize {
     // The lists were taken; the rest may hold a label and shared constants.
-    let name_bytes = extra.names.take().map_or(0, |names| {
-        names.label.as_ref().map_or(0, |l| l.len()) + names.group.as_ref().map_or(0, |g| g.len())
-    });
+    let name_bytes = extra.names.take().map_or(0, |names| names.own_bytes());
     extra.nary = None;
     if name_bytes > 0 {
         // Freed with its names: kept between them, it would pin their

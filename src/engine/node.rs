@@ -64,14 +64,53 @@ pub(crate) struct Extra {
 /// ([`Value::with_group`]).
 #[derive(Default)]
 pub(crate) struct Names {
-    pub(crate) label: Option<Box<str>>,
-    pub(crate) group: Option<Box<str>>,
+    pub(crate) label: Option<Label>,
+    /// Shared by every parameter of a neuron (`nn` names them): one string
+    /// per neuron, not per parameter.
+    pub(crate) group: Option<Rc<str>>,
+}
+
+/// A label: text given by the user, or an `nn` parameter's, made from its
+/// position when asked for, so a network's parameters hold no strings.
+pub(crate) enum Label {
+    Text(Box<str>),
+    /// `w1`, `w2`, …: the weight at this position (from 1).
+    Weight(u32),
+    /// `b`.
+    Bias,
+}
+
+impl Label {
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Label::Text(text) => std::borrow::Cow::Borrowed(text),
+            Label::Weight(k) => std::borrow::Cow::Owned(format!("w{k}")),
+            Label::Bias => std::borrow::Cow::Borrowed("b"),
+        }
+    }
+}
+
+impl Names {
+    /// The bytes of strings these names alone hold (a group shared with
+    /// other nodes counts with its last holder).
+    pub(crate) fn own_bytes(&self) -> usize {
+        let label = match &self.label {
+            Some(Label::Text(text)) => text.len(),
+            _ => 0,
+        };
+        let group = self
+            .group
+            .as_ref()
+            .filter(|g| Rc::strong_count(g) == 1)
+            .map_or(0, |g| g.len());
+        label + group
+    }
 }
 
 impl Extra {
     /// The node's label, if any.
-    pub(crate) fn label(&self) -> Option<&str> {
-        self.names.as_ref()?.label.as_deref()
+    pub(crate) fn label(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.names.as_ref()?.label.as_ref().map(Label::text)
     }
 
     /// The node's group, if any.

@@ -8,7 +8,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::cache::{boxed_extra, reuse};
-use super::node::{Extra, Nary, NaryWants, Node, SEQ_MODULUS};
+use super::node::{Extra, Label, Nary, NaryWants, Node, SEQ_MODULUS};
 use super::op::{self, Op};
 
 /// A scalar `f64` in a computation graph, with the gradient backpropagation
@@ -247,7 +247,7 @@ impl Value {
     /// ```
     pub fn with_label(self, label: impl Into<String>) -> Value {
         let label: String = label.into();
-        self.0.borrow_mut().extra_mut().names_mut().label = Some(label.into());
+        self.0.borrow_mut().extra_mut().names_mut().label = Some(Label::Text(label.into()));
         self
     }
 
@@ -265,8 +265,17 @@ impl Value {
     /// ```
     pub fn with_group(self, group: impl Into<String>) -> Value {
         let group: String = group.into();
-        self.0.borrow_mut().extra_mut().names_mut().group = Some(group.into());
+        self.0.borrow_mut().extra_mut().names_mut().group = Some(Rc::from(group));
         self
+    }
+
+    /// Names an `nn` parameter by its position (`w{k}` for `Some(k)`, `b`
+    /// for `None`) in the shared group `group`: no string of its own.
+    pub(crate) fn name_parameter(&self, weight: Option<u32>, group: &Rc<str>) {
+        let mut node = self.0.borrow_mut();
+        let names = node.extra_mut().names_mut();
+        names.label = Some(weight.map_or(Label::Bias, Label::Weight));
+        names.group = Some(Rc::clone(group));
     }
 
     /// The group given by [`with_group`](Value::with_group), if any.
@@ -278,7 +287,10 @@ impl Value {
     /// The label given by [`with_label`](Value::with_label), if any.
     pub fn label(&self) -> Option<String> {
         let node = self.0.borrow();
-        node.extra.as_ref()?.label().map(str::to_owned)
+        node.extra
+            .as_ref()?
+            .label()
+            .map(std::borrow::Cow::into_owned)
     }
 
     /// The operation that produced this node ([`Op::Leaf`] for inputs,

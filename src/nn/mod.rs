@@ -209,14 +209,12 @@ impl Neuron {
     /// sample's graph groups by layer and neuron at no cost per sample.
     fn name(&self, scope: &str) {
         let count = self.parameters.len() - 1;
+        // One group string for the neuron, and labels made from positions
+        // when asked for: a parameter holds no string of its own.
+        let group: std::rc::Rc<str> = std::rc::Rc::from(scope);
         for (i, w) in self.parameters.iter().enumerate() {
-            let label = if i == count {
-                "b".to_owned()
-            } else {
-                format!("w{}", i + 1)
-            };
-            // Parameters live as long as the network: a label each.
-            let _ = w.clone().with_label(label).with_group(scope);
+            let weight = (i < count).then(|| u32::try_from(i + 1).unwrap_or(u32::MAX));
+            w.name_parameter(weight, &group);
         }
     }
 

@@ -483,7 +483,7 @@ fn first_unrepresentable_number(bytes: &[u8]) -> Option<Lossy> {
 pub const MAX_SIZES: usize = 4096;
 
 /// Most parameters a loaded network may have: 4,194,304. Every parameter
-/// is a node of the graph (about 200 bytes with its names), so this bounds
+/// is a node of the graph (about 190 bytes as loaded), so this bounds
 /// what a file of at most [`MAX_MODEL_BYTES`] can make the loader build
 /// (a file of 100 million zero weights asked for over 20 GB). A scalar
 /// engine trains far smaller networks: MNIST's 784-50-10 has 39,760.
