@@ -778,23 +778,10 @@ fn legend(drawing: &Drawing) -> Option<Id> {
     )))
 }
 
-/// Escapes text for a Graphviz HTML label: `& < > "` as entities, line
-/// breaks as `<br/>`, characters XML forbids as U+FFFD, other controls as
-/// spaces.
+/// Escapes text for a Graphviz HTML label: as for XML (the SVG writer's
+/// escaping), with line breaks as `<br/>`.
 fn html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("<br/>"),
-            '\r' => {}
-            c if xml_forbids(c) => out.push('\u{fffd}'),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    super::render::xml(text)
+        .replace("&#10;", "<br/>")
+        .replace("&#13;", "")
 }

@@ -171,6 +171,21 @@ struct NeuronFile {
 }
 
 impl Mlp {
+    /// [`ModelError::NonFinite`] for the first NaN or infinite parameter: a
+    /// model that no file format should hold.
+    pub(crate) fn check_finite(&self) -> Result<(), ModelError> {
+        match self
+            .parameters()
+            .iter()
+            .map(|p| p.data())
+            .enumerate()
+            .find(|(_, v)| !v.is_finite())
+        {
+            Some((index, value)) => Err(ModelError::NonFinite { index, value }),
+            None => Ok(()),
+        }
+    }
+
     /// Writes the model to `path` as JSON (see the module docs).
     ///
     /// ```
@@ -214,15 +229,7 @@ impl Mlp {
     ///
     /// [`ModelError::NonFinite`] for a NaN or infinite parameter.
     pub fn to_json(&self) -> Result<String, ModelError> {
-        if let Some((index, value)) = self
-            .parameters()
-            .iter()
-            .map(|p| p.data())
-            .enumerate()
-            .find(|(_, v)| !v.is_finite())
-        {
-            return Err(ModelError::NonFinite { index, value });
-        }
+        self.check_finite()?;
         let file = ModelFile {
             format: FORMAT.into(),
             version: VERSION,

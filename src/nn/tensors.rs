@@ -80,15 +80,7 @@ impl Mlp {
     ///
     /// [`ModelError::NonFinite`] for a NaN or infinite parameter.
     pub fn to_safetensors(&self, precision: Precision) -> Result<Vec<u8>, ModelError> {
-        if let Some((index, value)) = self
-            .parameters()
-            .iter()
-            .map(|p| p.data())
-            .enumerate()
-            .find(|(_, v)| !v.is_finite())
-        {
-            return Err(ModelError::NonFinite { index, value });
-        }
+        self.check_finite()?;
         let encode = |values: &mut dyn Iterator<Item = f64>| -> Vec<u8> {
             match precision {
                 Precision::F64 => values.flat_map(f64::to_le_bytes).collect(),
