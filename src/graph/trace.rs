@@ -69,7 +69,9 @@ pub enum Step {
 /// the order backward takes the nodes (the latest-made first), each
 /// operand's gradient a running sum. Computed from the snapshot, from zero
 /// gradients, by the gate rules backward applies: its final gradients are
-/// backward's.
+/// backward's, bit for bit (a shared weight list's shares, which backward
+/// gathers in a buffer, are gathered here too: their [`Share::grad_after`]
+/// is the buffer's running sum, added to the leaf at the end).
 ///
 /// ```
 /// use chainrule::Value;
