@@ -36,18 +36,22 @@ static COUNTING: AtomicBool = AtomicBool::new(false);
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+// SAFETY: every call is passed on to the system allocator unchanged; the
+// counters are only read.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if COUNTING.load(Relaxed) {
             let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
             PEAK.fetch_max(live, Relaxed);
         }
+        // SAFETY: the caller's layout, passed on as `GlobalAlloc` requires.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if COUNTING.load(Relaxed) {
             LIVE.fetch_sub(layout.size(), Relaxed);
         }
+        // SAFETY: a pointer this allocator gave, with its layout.
         unsafe { System.dealloc(ptr, layout) }
     }
 }

@@ -1,4 +1,4 @@
-//! Data sets for the examples: [`moons`] (micrograd's demo) and [`mnist`]
+//! Data sets for the examples: [`moons()`] (micrograd's demo) and [`mnist`]
 //! (handwritten digits). Independent of the engine: plain numbers in, plain
 //! numbers out.
 

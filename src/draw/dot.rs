@@ -276,7 +276,7 @@ impl PictureOptions {
     }
 
     /// How long [`Renderer::Graphviz`] may run before it is stopped with
-    /// [`GraphError::GraphvizTimedOut`](crate::graph::GraphError::GraphvizTimedOut)
+    /// [`GraphError::GraphvizTimedOut`]
     /// (default [`DEFAULT_GRAPHVIZ_DEADLINE`]): Graphviz's `dot` can take
     /// minutes on a hundred nodes with many long edges, where chainrule's
     /// own layout takes milliseconds.
@@ -354,14 +354,14 @@ impl PictureOptions {
 
     /// The most nodes a picture may draw (after constants are hidden,
     /// groups collapsed and a focus applied); more is
-    /// [`GraphError::TooManyNodes`](crate::graph::GraphError::TooManyNodes).
+    /// [`GraphError::TooManyNodes`].
     pub fn node_limit(mut self, limit: usize) -> Self {
         self.node_limit = limit;
         self
     }
 
     /// The most edges a picture may draw, counting a repeated operand once;
-    /// more is [`GraphError::TooManyEdges`](crate::graph::GraphError::TooManyEdges).
+    /// more is [`GraphError::TooManyEdges`].
     pub fn edge_limit(mut self, limit: usize) -> Self {
         self.edge_limit = limit;
         self

@@ -1,5 +1,5 @@
 //! The pure-Rust renderer: sizes every shape from its text, lays the
-//! drawing out with [`layout`](super::layout), and writes the SVG itself,
+//! drawing out with [`layout`], and writes the SVG itself,
 //! so that every node, edge and cluster is a `<g>` with a stable `id` and
 //! `class`, a `<title>` tooltip, and gradients are `<text class="grad">`.
 

@@ -1,7 +1,7 @@
 //! The frontier of the graph walks and of the drop: nodes found and not
 //! yet taken, handed out latest made first.
 //!
-//! Every node carries its creation number ([`Node::seq`](super::value::Node::seq)),
+//! Every node carries its creation number (`Node::seq`),
 //! and a node's operands are always made before it. Taking the latest-made
 //! node first therefore takes every node after all the nodes that consume
 //! it (see `backward.rs` for why that is complete), and sweeps the nodes

@@ -104,7 +104,7 @@ pub fn grad(output: &Value, inputs: &[Value]) -> Vec<Value> {
             }
             _ => None,
         };
-        for position in share_order(op, operands.len()) {
+        for position in op::share_order(op, operands.len()) {
             let operand = &operands[position];
             if !operand.requires_grad() {
                 continue;
@@ -145,21 +145,6 @@ pub fn grad(output: &Value, inputs: &[Value]) -> Vec<Value> {
                 .unwrap_or_else(|| Value::constant(0.0))
         })
         .collect()
-}
-
-/// The order in which a node's operands receive their shares: backward's,
-/// so that an operand met twice (`dot(x, x)`) sums its shares in the same
-/// order and the first derivatives are backward's to the bit. A dot node
-/// gives to its pairs in turn, `w1 x1 w2 x2 …`; every other node in order.
-fn share_order(op: Op, len: usize) -> impl Iterator<Item = usize> {
-    let half = len / 2;
-    (0..len).map(move |i| {
-        if op == Op::Dot {
-            i / 2 + (i % 2) * half
-        } else {
-            i
-        }
-    })
 }
 
 /// Whether `v` is a constant leaf holding exactly `x`.

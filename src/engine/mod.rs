@@ -1,5 +1,5 @@
 //! The engine: [`Value`], the gates ([`Op`]), backpropagation, gradients
-//! as values ([`grad`]), gradient checking and the anomaly search.
+//! as values ([`grad()`]), gradient checking and the anomaly search.
 //!
 //! The engine knows nothing of the layers above it (graph pictures, networks,
 //! data). Each file has one job; read them in this order:

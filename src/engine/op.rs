@@ -374,6 +374,22 @@ pub(crate) fn pow(a: f64, b: f64) -> f64 {
     }
 }
 
+/// The order in which a node's operands receive their shares: backward's
+/// (its loops take a `Dot`'s pairs in turn), the trace's and `grad`'s,
+/// so that an operand met twice (`dot(x, x)`) sums its shares in the same
+/// order and the first derivatives are backward's to the bit. A dot node
+/// gives to its pairs in turn, `w1 x1 w2 x2 …`; every other node in order.
+pub(crate) fn share_order(op: Op, len: usize) -> impl Iterator<Item = usize> {
+    let half = len / 2;
+    (0..len).map(move |i| {
+        if op == Op::Dot {
+            i / 2 + (i % 2) * half
+        } else {
+            i
+        }
+    })
+}
+
 /// `Sum` forward: the add gate over many operands. Its backward rule is the
 /// add gate's: every operand receives the upstream gradient unchanged. The
 /// empty sum is `+0.0` (Rust's `f64::sum` starts from `-0.0`, which would

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::view::{Graph, GraphNode};
+use super::view::Graph;
 use crate::engine::op;
 use crate::{Op, Value};
 
@@ -129,16 +129,6 @@ impl Trace {
     }
 }
 
-/// The order backward gives a node's operands their shares: a `Dot`'s
-/// pairs in turn (weight, then its input), others in operand order.
-fn share_order(node: &GraphNode) -> Vec<usize> {
-    let n = node.operands.len();
-    match node.op {
-        Op::Dot => (0..n / 2).flat_map(|i| [i, n / 2 + i]).collect(),
-        _ => (0..n).collect(),
-    }
-}
-
 impl Graph {
     /// The passes over this graph as steps (see [`Trace`]).
     pub fn trace(&self) -> Trace {
@@ -189,7 +179,7 @@ impl Graph {
                 ),
                 _ => None,
             };
-            for position in share_order(node) {
+            for position in op::share_order(node.op, node.operands.len()) {
                 let operand = node.operands[position];
                 if !nodes[operand].requires_grad {
                     continue;
