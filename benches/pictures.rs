@@ -4,7 +4,7 @@
 //! table, when it is installed).
 //!
 //! `cargo bench --bench pictures` runs the criterion benches;
-//! `cargo bench --bench pictures -- --table` prints the README's table of
+//! `cargo bench --bench pictures -- --table` prints docs/performance.md's table of
 //! medians instead; `-- --worst` searches chains of every size, leaf count
 //! and grouping for the slowest drawing within the limits.
 

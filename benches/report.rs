@@ -2,7 +2,7 @@
 //! micrograd, in one run. Prints a Markdown report.
 //!
 //! ```text
-//! cargo bench --bench report            # the figures in the README
+//! cargo bench --bench report            # the figures in docs/performance.md
 //! cargo bench --bench report -- --test  # small sizes, one run (CI)
 //! ```
 //!
