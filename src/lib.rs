@@ -58,16 +58,17 @@
 //! first appeared.
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod data;
 mod draw;
 pub mod engine;
 pub mod graph;
 pub mod guide;
+pub mod loss;
 pub mod nn;
+pub mod optim;
 #[cfg(feature = "plot")]
 pub mod plot;
 
-pub use engine::check;
 pub use engine::{Anomaly, AnomalyKind, EngineError, Op, Value, grad, no_grad};
 pub use graph::{Html, Svg};
-pub use nn::{loss, optim};

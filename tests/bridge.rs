@@ -9,8 +9,8 @@ use std::process::Command;
 
 use chainrule::data::mnist;
 use chainrule::data::moons;
-use chainrule::nn::optim::{Optimizer, Sgd};
 use chainrule::nn::{Activation, MAX_MODEL_BYTES, Mlp, ModelError, Precision};
+use chainrule::optim::{Optimizer, Sgd};
 use chainrule::{Value, loss};
 use rand::SeedableRng;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};

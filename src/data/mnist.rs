@@ -213,6 +213,7 @@ fn data(bytes: &[u8], header_len: usize, claimed: u64) -> Result<&[u8], IdxError
 ///
 /// [`IdxError::Truncated`], [`IdxError::WrongMagic`],
 /// [`IdxError::WrongDimensions`], [`IdxError::WrongLength`].
+#[doc(hidden)]
 pub fn parse_images(bytes: &[u8]) -> Result<Vec<u8>, IdxError> {
     let h = header(bytes, 4)?;
     magic(
@@ -236,6 +237,7 @@ pub fn parse_images(bytes: &[u8]) -> Result<Vec<u8>, IdxError> {
 ///
 /// [`IdxError::Truncated`], [`IdxError::WrongMagic`],
 /// [`IdxError::WrongLength`], [`IdxError::LabelOutOfRange`].
+#[doc(hidden)]
 pub fn parse_labels(bytes: &[u8]) -> Result<Vec<u8>, IdxError> {
     let h = header(bytes, 2)?;
     magic(

@@ -444,7 +444,7 @@ impl PictureOptions {
 /// The font families of every picture's text, in order of preference: ones
 /// that cover Hangul on Linux, Windows and macOS (the lecture's terms are
 /// Korean), then any sans-serif.
-pub const FONT_FAMILIES: &str = "Noto Sans CJK KR, Noto Sans KR, Malgun Gothic, Apple SD Gothic Neo, Helvetica, Arial, sans-serif";
+pub(crate) const FONT_FAMILIES: &str = "Noto Sans CJK KR, Noto Sans KR, Malgun Gothic, Apple SD Gothic Neo, Helvetica, Arial, sans-serif";
 
 impl Graph {
     /// The graph in Graphviz's DOT language, through `graphviz-rust`.

@@ -42,6 +42,7 @@ impl Graph {
     }
 
     /// What [`Graph::evcxr_display`] prints.
+    #[doc(hidden)]
     pub fn evcxr_content(&self) -> String {
         let picture = match self.to_svg(&DotOptions::default()) {
             Ok(svg) => block("image/svg+xml", svg.as_str()),
@@ -81,6 +82,7 @@ impl Value {
     }
 
     /// What [`Value::evcxr_display`] prints.
+    #[doc(hidden)]
     pub fn evcxr_content(&self) -> String {
         block("text/plain", &self.to_string())
     }

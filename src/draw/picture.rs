@@ -55,6 +55,7 @@ impl Svg {
     /// assert!(shown.starts_with("EVCXR_BEGIN_CONTENT image/svg+xml\n<svg/>\nEVCXR_END_CONTENT\n"));
     /// assert!(shown.contains("EVCXR_BEGIN_CONTENT text/plain\nSvg(6 bytes)\n"));
     /// ```
+    #[doc(hidden)]
     pub fn evcxr_content(&self) -> String {
         super::notebook::block("image/svg+xml", &self.0)
             + &super::notebook::block("text/plain", &format!("Svg({} bytes)", self.0.len()))
@@ -155,6 +156,7 @@ impl Html {
     /// What [`Html::evcxr_display`] prints: the document; an explorer's
     /// picture alone, for viewers that drop HTML (a notebook shows one of
     /// the two, the document where it can); and a plain-text line.
+    #[doc(hidden)]
     pub fn evcxr_content(&self) -> String {
         let mut shown = super::notebook::block("text/html", &self.text);
         if let Some(picture) = &self.picture {

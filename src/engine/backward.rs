@@ -532,6 +532,7 @@ pub enum AnomalyKind {
 /// A node whose value or gradient is not finite, found by
 /// [`Value::find_anomaly`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Anomaly {
     /// Whether the value or the gradient is not finite.
     pub kind: AnomalyKind,

@@ -22,7 +22,6 @@
 mod arith;
 pub(crate) mod backward;
 mod cache;
-pub mod check;
 mod frontier;
 mod grad;
 mod nary;

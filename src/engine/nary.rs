@@ -159,6 +159,7 @@ impl Value {
     }
 
     /// The constant inputs of a [`Value::dot_const`] node (empty otherwise).
+    #[doc(hidden)]
     pub fn constant_inputs(&self) -> Vec<f64> {
         let node = self.0.borrow();
         node.extra

@@ -31,8 +31,8 @@ pub(crate) mod trace;
 pub(crate) mod view;
 
 pub use crate::draw::dot::{
-    DEFAULT_EDGE_LIMIT, DEFAULT_GRAPHVIZ_DEADLINE, DEFAULT_NODE_LIMIT, DotOptions, FONT_FAMILIES,
-    NumberFormat, PictureOptions, RankDir, Renderer, Style,
+    DEFAULT_EDGE_LIMIT, DEFAULT_GRAPHVIZ_DEADLINE, DEFAULT_NODE_LIMIT, DotOptions, NumberFormat,
+    PictureOptions, RankDir, Renderer, Style,
 };
 pub use crate::draw::drawing::MAX_LABEL_CHARS;
 pub use crate::draw::explorer::{ExplorerOptions, Language};

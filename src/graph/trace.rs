@@ -10,6 +10,7 @@ use crate::{Op, Value};
 
 /// One step of the forward pass: a gate computes its value.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ForwardStep {
     /// The node (an id of the [`Graph`]).
     pub node: usize,
@@ -23,6 +24,7 @@ pub struct ForwardStep {
 
 /// What one node gives one operand in the backward pass.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Share {
     /// The operand (a node id).
     pub operand: usize,
@@ -41,6 +43,7 @@ pub struct Share {
 
 /// One step of the backward pass: a node applies its gate's rule.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct BackwardStep {
     /// The node (an id of the [`Graph`]).
     pub node: usize,

@@ -10,6 +10,7 @@ use crate::{Op, Value};
 /// One node of a [`Graph`]: what the engine knew about it when the snapshot
 /// was taken.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct GraphNode {
     /// Index of the node in [`Graph::nodes`]: its position in topological
     /// order, so the same graph always gets the same ids.

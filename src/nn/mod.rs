@@ -21,9 +21,7 @@
 //! assert_eq!(mlp.predict(&[0.5, -1.0]).unwrap()[0].to_bits(), y[0].data().to_bits());
 //! ```
 
-pub mod loss;
 mod model;
-pub mod optim;
 mod tensors;
 
 use std::iter;

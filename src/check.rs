@@ -39,7 +39,7 @@ use std::fmt;
 
 use thiserror::Error;
 
-use super::value::Value;
+use crate::Value;
 
 /// What is wrong with a gradient check's settings or inputs.
 #[derive(Debug, Clone, PartialEq, Error)]
