@@ -16,6 +16,7 @@ fn main() {
     let flags = support::Flags::parse(0, &["--out", "--lang"]);
     let out = flags.out_dir();
     let language = flags.language();
+    let explorer = || ExplorerOptions::new().language(language);
 
     println!("f(x, y, z) = (x + y) z at x = -2, y = 5, z = -4");
     let x = Value::new(-2.0).with_label("x");
@@ -31,13 +32,7 @@ fn main() {
         y.grad(),
         z.grad()
     );
-    support::draw_explored(
-        &out,
-        "circuit",
-        &f,
-        &DotOptions::new(),
-        ExplorerOptions::new().language(language),
-    );
+    support::draw_explored(&out, "circuit", &f, &DotOptions::new(), explorer());
 
     println!(
         "\nsigmoid neuron: f(w, x) = 1 / (1 + e^-(w0 x0 + w1 x1 + w2)), w = [2, -3, -3], x = [-1, -2]"
@@ -81,10 +76,7 @@ fn main() {
         "sigmoid-neuron",
         &f,
         &DotOptions::new().rankdir(RankDir::LeftRight),
-        ExplorerOptions::new()
-            .language(language)
-            .learning_rate(0.1)
-            .parameters(["w0", "w1", "w2"]),
+        explorer().learning_rate(0.1).parameters(["w0", "w1", "w2"]),
     );
 
     println!("\ngates: f = 2 (x y + max(z, w)) at x = 3, y = -4, z = 2, w = -1");
@@ -103,13 +95,7 @@ fn main() {
         z.grad(),
         w.grad()
     );
-    support::draw_explored(
-        &out,
-        "gates",
-        &f,
-        &DotOptions::new(),
-        ExplorerOptions::new().language(language),
-    );
+    support::draw_explored(&out, "gates", &f, &DotOptions::new(), explorer());
 
     support::report(&out);
 }

@@ -4,7 +4,8 @@
 //! Playwright), checked against the engine.
 
 use std::path::PathBuf;
-use std::process::Command;
+
+mod common;
 use std::time::Instant;
 
 use chainrule::Value;
@@ -196,28 +197,8 @@ fn drive(
 ) -> Option<String> {
     let expect_path = page.with_extension("json");
     std::fs::write(&expect_path, expect.to_string()).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/browser-test");
     let start = Instant::now();
-    let output = Command::new(script)
-        .arg(page)
-        .arg(&expect_path)
-        .arg(dir)
-        .output()
-        .expect("run scripts/browser-test");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if output.status.code() == Some(77) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have a browser: {said}"
-        );
-        eprintln!("skipped: no browser installed ({})", said.trim());
-        return None;
-    }
-    assert!(output.status.success(), "browser test failed:\n{said}");
+    let said = common::run_script("browser-test", &[page, &expect_path, dir])?;
     Some(format!(
         "{} ({:.1} s with setup)",
         said.trim(),

@@ -2,6 +2,8 @@
 //! SVG from both renderers, hostile labels, the node limit, deep graphs,
 //! petgraph analysis and the fused-node expansion.
 
+mod common;
+
 use chainrule::graph::{DotOptions, GraphError, Renderer, Style, graphviz_installed};
 use chainrule::{Op, Value};
 use graphviz_rust::dot_structures::{Graph as DotGraph, Stmt};
@@ -168,27 +170,12 @@ fn graphviz_renderer_gives_well_formed_svg() {
 
 #[test]
 fn missing_graphviz_is_a_clear_error_and_auto_falls_back() {
-    const CHILD: &str = "CHAINRULE_TEST_NO_PATH";
-    if std::env::var_os(CHILD).is_none() {
-        // Run this test again in a process that has no PATH to find dot on;
-        // its output is kept (a second "running 1 test" would count in the
-        // totals a reader adds up) and shown only if it fails.
-        let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "missing_graphviz_is_a_clear_error_and_auto_falls_back",
-                "--exact",
-                "--quiet",
-            ])
-            .env(CHILD, "1")
-            .env("PATH", "/nonexistent")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+    // Run this test again in a process that has no PATH to find dot on.
+    if !common::in_a_process_of_its_own(
+        "missing_graphviz_is_a_clear_error_and_auto_falls_back",
+        "CHAINRULE_TEST_NO_PATH",
+        &[("PATH", "/nonexistent")],
+    ) {
         return;
     }
     assert!(!graphviz_installed());

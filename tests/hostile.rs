@@ -21,6 +21,8 @@
 //! and NaN upstreams (5).
 
 use std::path::{Path, PathBuf};
+
+mod common;
 use std::process::Command;
 
 use chainrule::data::mnist::{Digits, PIXELS};
@@ -975,23 +977,11 @@ fn model_errors_quote_at_most_a_few_hundred_characters() {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[test]
 fn long_labels_give_their_memory_back_after_a_drop() {
-    const CHILD: &str = "CHAINRULE_TEST_LABEL_MEMORY";
-    if std::env::var_os(CHILD).is_none() {
-        let output = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "long_labels_give_their_memory_back_after_a_drop",
-                "--exact",
-                "--quiet",
-            ])
-            .env(CHILD, "1")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+    if !common::in_a_process_of_its_own(
+        "long_labels_give_their_memory_back_after_a_drop",
+        "CHAINRULE_TEST_LABEL_MEMORY",
+        &[],
+    ) {
         return;
     }
     let resident_mib = || -> f64 {
