@@ -323,11 +323,9 @@ pub fn mse(predictions: &[Value], targets: &[f64]) -> Result<Value, LossError> {
 /// `Σ w²` over the parameters, as one fused dot node: the lecture's
 /// regularisation term (multiply by your λ: `L = 1/N Σ Li + λ Σ W²`).
 pub fn l2(parameters: &[Value]) -> Value {
-    // The list with itself: equal lengths by construction.
-    Value::dot_node(
-        crate::engine::Many::Owned(parameters.into()),
-        crate::engine::Many::Owned(parameters.into()),
-    )
+    // The list with itself: equal lengths, so `dot` cannot refuse it (and
+    // if it could, the empty sum would be the answer for no parameters).
+    Value::dot(parameters, parameters).unwrap_or_else(|_| Value::sum(&[]))
 }
 
 /// The mean of per-sample losses: a batch's loss.

@@ -25,9 +25,8 @@ fn derivatives(f: impl Fn(&Value) -> Value, x0: f64, n: usize) -> Vec<f64> {
     out
 }
 
-fn close(a: f64, b: f64, rel: f64) -> bool {
-    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1.0)
-}
+mod common;
+use common::close;
 
 fn assert_all_close(got: &[f64], want: &[f64], rel: f64, what: &str) {
     for (k, (g, w)) in got.iter().zip(want).enumerate() {

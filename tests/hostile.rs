@@ -62,14 +62,6 @@ fn same(a: f64, b: f64) -> bool {
     (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits() || (a == b && a != 0.0)
 }
 
-/// Close to within 1e-12, relative; infinities and NaN exactly.
-fn close(a: f64, b: f64) -> bool {
-    if !a.is_finite() || !b.is_finite() {
-        return same(a, b) || (a == b);
-    }
-    (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)
-}
-
 fn idx_pair(count: u32) -> (Vec<u8>, Vec<u8>) {
     let mut images = Vec::new();
     for word in [0x803, count, 28, 28] {
@@ -274,6 +266,14 @@ fn tiny_mnist(dir: &TempDir) -> PathBuf {
 fn mnist_evaluate_refuses_models_that_are_not_digit_models() {
     let dir = TempDir::new("evaluate");
     let data = tiny_mnist(&dir);
+    let evaluate = |model: &std::path::Path| {
+        let (model, data) = (model.to_str().unwrap(), data.to_str().unwrap());
+        run(
+            "mnist",
+            &["evaluate", "--model", model, "--data", data],
+            &dir.0,
+        )
+    };
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
     // 11 outputs: panicked in the confusion matrix. 2 inputs: every digit
     // became class 0 and the run "succeeded" at about 10 %.
@@ -283,17 +283,7 @@ fn mnist_evaluate_refuses_models_that_are_not_digit_models() {
             .unwrap()
             .save(&path)
             .unwrap();
-        let (code, stderr) = run(
-            "mnist",
-            &[
-                "evaluate",
-                "--model",
-                path.to_str().unwrap(),
-                "--data",
-                data.to_str().unwrap(),
-            ],
-            &dir.0,
-        );
+        let (code, stderr) = evaluate(&path);
         assert_eq!(code, Some(2), "{sizes:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(stderr.contains("model.json"), "{stderr}");
@@ -309,17 +299,7 @@ fn mnist_evaluate_refuses_models_that_are_not_digit_models() {
         .unwrap()
         .save(&path)
         .unwrap();
-    let (code, stderr) = run(
-        "mnist",
-        &[
-            "evaluate",
-            "--model",
-            path.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-        ],
-        &dir.0,
-    );
+    let (code, stderr) = evaluate(&path);
     assert_eq!(code, Some(0), "{stderr}");
 }
 
@@ -501,7 +481,7 @@ fn loss_row(logits: &[f64], f: impl Fn(&[Value]) -> Value, value: f64, grads: &[
     let loss = f(&xs);
     loss.backward();
     assert!(
-        same(loss.data(), value) || close(loss.data(), value),
+        same(loss.data(), value) || common::close(loss.data(), value, 1e-12),
         "loss {} (want {value}) at {logits:?}",
         loss.data()
     );
@@ -509,7 +489,7 @@ fn loss_row(logits: &[f64], f: impl Fn(&[Value]) -> Value, value: f64, grads: &[
     let ok = got
         .iter()
         .zip(grads)
-        .all(|(&a, &b)| same(a, b) || close(a, b));
+        .all(|(&a, &b)| same(a, b) || common::close(a, b, 1e-12));
     assert!(ok, "gradients {got:?} (want {grads:?}) at {logits:?}");
 }
 

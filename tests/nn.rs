@@ -13,9 +13,8 @@ fn values(xs: &[f64]) -> Vec<Value> {
     xs.iter().copied().map(Value::new).collect()
 }
 
-fn close(a: f64, b: f64, tol: f64) -> bool {
-    (a - b).abs() <= tol * b.abs().max(1.0)
-}
+mod common;
+use common::close;
 
 #[test]
 fn cs231n_cat_scores_through_both_losses() {

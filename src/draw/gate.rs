@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 
 use crate::Op;
+use crate::engine::op;
 use crate::graph::view::{Graph, GraphNode};
 
 /// A node as the lecture names it.
@@ -37,7 +38,7 @@ impl Gate {
             Op::Leaf => Gate::Input,
             Op::Add => Gate::Add,
             Op::Mul => Gate::Mul,
-            Op::Max if node.operands.len() == 1 => Gate::Relu,
+            Op::Max if op::is_relu(node.op, node.operands.len()) => Gate::Relu,
             Op::Max => Gate::Max,
             Op::Exp => Gate::Exp,
             Op::Log => Gate::Log,

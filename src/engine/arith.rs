@@ -109,15 +109,7 @@ impl Value {
     /// assert_eq!((s.data(), x.grad()), (0.5, 0.25));
     /// ```
     pub fn sigmoid(&self) -> Value {
-        if self.data() >= 0.0 {
-            // cs231n's circuit: × -1, exp, + 1, 1/x (a power of -1, not
-            // `1.0 / …`, which would add a × 1 gate: the same bits, since
-            // 1 · y = y).
-            ((-self).exp() + 1.0).powf(-1.0)
-        } else {
-            let e = self.exp();
-            &e / (&e + 1.0)
-        }
+        sigmoid(self)
     }
 
     /// The hyperbolic tangent, as `2 σ(2x) - 1`, with the overflow-free
@@ -131,8 +123,102 @@ impl Value {
     /// assert!((x.grad() - (1.0 - 0.5f64.tanh().powi(2))).abs() < 1e-15);
     /// ```
     pub fn tanh(&self) -> Value {
-        2.0 * (2.0 * self).sigmoid() - 1.0
+        tanh(self)
     }
+}
+
+/// What the derived functions are composed of, for numbers and values
+/// alike: so sigmoid and tanh are written once, and `Mlp::predict` (on
+/// numbers) computes the very bits the graph's nodes hold.
+pub(crate) trait Elementary: Sized {
+    /// Its number (the sigmoid's branch reads it).
+    fn number(&self) -> f64;
+    /// `k × self`, by the mul gate (the constant on the left).
+    fn scaled(&self, k: f64) -> Self;
+    /// `-self`, as `self × (-1)` (the constant on the right).
+    fn negated(&self) -> Self;
+    /// `self + k`, by the add gate.
+    fn shifted(&self, k: f64) -> Self;
+    /// `self - k`, as `self + (-k)` with `-k` made by the mul gate, as the
+    /// `-` operator makes it.
+    fn less(&self, k: f64) -> Self;
+    /// `self × other`, by the mul gate.
+    fn product(&self, other: &Self) -> Self;
+    /// `e^self`, by the exp gate.
+    fn exponential(&self) -> Self;
+    /// `1 / self`, by the pow gate with exponent -1.
+    fn reciprocal(&self) -> Self;
+}
+
+impl Elementary for f64 {
+    fn number(&self) -> f64 {
+        *self
+    }
+    fn scaled(&self, k: f64) -> f64 {
+        Op::Mul.forward(k, *self)
+    }
+    fn negated(&self) -> f64 {
+        Op::Mul.forward(*self, -1.0)
+    }
+    fn shifted(&self, k: f64) -> f64 {
+        Op::Add.forward(*self, k)
+    }
+    fn less(&self, k: f64) -> f64 {
+        Op::Add.forward(*self, Op::Mul.forward(k, -1.0))
+    }
+    fn product(&self, other: &f64) -> f64 {
+        Op::Mul.forward(*self, *other)
+    }
+    fn exponential(&self) -> f64 {
+        Op::Exp.forward(*self, 0.0)
+    }
+    fn reciprocal(&self) -> f64 {
+        Op::Pow.forward(*self, -1.0)
+    }
+}
+
+impl Elementary for Value {
+    fn number(&self) -> f64 {
+        self.data()
+    }
+    fn scaled(&self, k: f64) -> Value {
+        k * self
+    }
+    fn negated(&self) -> Value {
+        -self
+    }
+    fn shifted(&self, k: f64) -> Value {
+        self + k
+    }
+    fn less(&self, k: f64) -> Value {
+        self - k
+    }
+    fn product(&self, other: &Value) -> Value {
+        self * other
+    }
+    fn exponential(&self) -> Value {
+        self.exp()
+    }
+    fn reciprocal(&self) -> Value {
+        self.powf(-1.0)
+    }
+}
+
+/// The logistic sigmoid, built so that no intermediate overflows:
+/// `1 / (1 + e^-x)` for `x ≥ 0` (cs231n's circuit: × -1, exp, + 1, 1/x)
+/// and `e^x / (1 + e^x)` for `x < 0`.
+pub(crate) fn sigmoid<T: Elementary>(x: &T) -> T {
+    if x.number() >= 0.0 {
+        x.negated().exponential().shifted(1.0).reciprocal()
+    } else {
+        let e = x.exponential();
+        e.product(&e.shifted(1.0).reciprocal())
+    }
+}
+
+/// `tanh x = 2 σ(2x) - 1`.
+pub(crate) fn tanh<T: Elementary>(x: &T) -> T {
+    sigmoid(&x.scaled(2.0)).scaled(2.0).less(1.0)
 }
 
 /// The one function behind each operator, for every mix of operand types.

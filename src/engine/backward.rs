@@ -271,10 +271,7 @@ fn propagate(
             }
         }
         Op::Dot => {
-            let Some(extra) = node.extra.as_ref() else {
-                return;
-            };
-            let Some(Nary::Dot { weights, inputs }) = &extra.nary else {
+            let Some((extra, Nary::Dot { weights, inputs })) = node.nary() else {
                 return;
             };
             if let (false, Many::Shared(list)) = (extra.gate_many, weights) {
@@ -295,10 +292,7 @@ fn propagate(
             }
         }
         Op::DotConst => {
-            let Some(extra) = node.extra.as_ref() else {
-                return;
-            };
-            let Some(Nary::DotConst { weights, constants }) = &extra.nary else {
+            let Some((extra, Nary::DotConst { weights, constants })) = node.nary() else {
                 return;
             };
             if let (false, Many::Shared(list)) = (extra.gate_operands, weights) {

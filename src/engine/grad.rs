@@ -104,34 +104,19 @@ pub fn grad(output: &Value, inputs: &[Value]) -> Vec<Value> {
             }
             _ => None,
         };
-        for position in op::share_order(op, operands.len()) {
-            let operand = &operands[position];
-            if !operand.requires_grad() {
-                continue;
-            }
-            let local = op::local_grad(op, &operands, &constants, node, position);
-            // A local gradient that is the constant 0 (max's other operand)
-            // passes nothing; a constant 1 (add) passes the adjoint itself.
-            // An adjoint of 0 passes nothing through an infinite local
-            // gradient either, as in backward (a dead branch, not 0 · inf);
-            // through a finite one it passes its graph, whose value is 0
-            // but whose own derivative may not be.
-            //
-            // A constant-0 local gradient passes nothing only under a
-            // finite adjoint: an infinite or NaN adjoint times 0 is NaN,
-            // as backward computes it (`x.relu().ln()` at x = -1).
-            let dead = adjoint.data() == 0.0 && !local.data().is_finite();
-            let nothing = is_constant(&local, 0.0) && adjoint.data().is_finite();
-            let share = if dead || nothing {
-                continue;
-            } else if is_constant(&local, 1.0) {
-                adjoint.clone()
-            } else {
-                adjoint.times(&local)
-            };
+        let wants = |position: usize| operands[position].requires_grad();
+        let given = op::shares(op, &operands, &constants, node, &adjoint, wants);
+        for op::Given {
+            position, share, ..
+        } in given
+        {
+            let Some(share) = share else { continue };
             match buffer {
                 Some(k) if position < weights => lists[k][position].push(share),
-                _ => shares.entry(address(operand)).or_default().push(share),
+                _ => shares
+                    .entry(address(&operands[position]))
+                    .or_default()
+                    .push(share),
             }
         }
         adjoints.insert(address(node), adjoint);
@@ -158,6 +143,12 @@ fn is_constant(v: &Value, x: f64) -> bool {
 /// a constant (nothing could flow back through them), and a product with
 /// the constant 1 is the other factor: the gradient graphs stay small.
 impl Scalar for Value {
+    const SYMBOLIC: bool = true;
+
+    fn is_constant(&self, x: f64) -> bool {
+        is_constant(self, x)
+    }
+
     fn number(x: f64) -> Value {
         Value::constant(x)
     }

@@ -19,7 +19,7 @@
 //! - `cache.rs`: the node cache, memory given back, the iterative drop;
 //! - `tuning.rs`: the speed and memory knobs ([`tuning`]).
 
-mod arith;
+pub(crate) mod arith;
 pub(crate) mod backward;
 mod cache;
 mod frontier;
@@ -34,8 +34,6 @@ pub use backward::{Anomaly, AnomalyKind};
 pub use grad::grad;
 pub use op::Op;
 pub use value::{Value, no_grad};
-
-pub(crate) use node::Many;
 
 use thiserror::Error;
 

@@ -275,6 +275,13 @@ impl Node {
         }
     }
 
+    /// The n-ary operands and the flags beside them, for an n-ary gate.
+    #[inline]
+    pub(crate) fn nary(&self) -> Option<(&Extra, &Nary)> {
+        let extra = self.extra.as_deref()?;
+        Some((extra, extra.nary.as_ref()?))
+    }
+
     /// The operands, in order.
     #[inline]
     pub(crate) fn operands(&self) -> impl DoubleEndedIterator<Item = &Value> {

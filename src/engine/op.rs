@@ -177,11 +177,7 @@ impl Op {
         match self {
             Op::Add => S::number(1.0),
             Op::Mul => b.clone(),
-            Op::Max => S::number(if max_takes_left(a.value(), b.value()) {
-                1.0
-            } else {
-                0.0
-            }),
+            Op::Max => routed(a, b, true),
             Op::Exp => z.clone(),
             // ln is undefined below 0: its value is NaN, and so is its slope
             // (1/a there would be a finite number for an undefined function).
@@ -199,11 +195,7 @@ impl Op {
         match self {
             Op::Add => S::number(1.0),
             Op::Mul => a.clone(),
-            Op::Max => S::number(if max_takes_left(a.value(), b.value()) {
-                0.0
-            } else {
-                1.0
-            }),
+            Op::Max => routed(a, b, false),
             // d/db a^b = a^b ln a. Where a^b is 0 (a = 0 and b > 0, or the
             // limits of infinite exponents) it is flat: 0, not 0 · -inf.
             Op::Pow if z.value() == 0.0 => S::number(0.0),
@@ -211,6 +203,13 @@ impl Op {
             Op::Leaf | Op::Exp | Op::Log | Op::Sum | Op::Dot | Op::DotConst => S::number(0.0),
         }
     }
+}
+
+/// Whether a node of `op` over `operands` operands is a relu: the max
+/// gate whose 0 is held in the node ([`ABSENT_RHS`]). Pictures, the
+/// explorer and the snapshot's grouping ask this one function.
+pub(crate) fn is_relu(op: Op, operands: usize) -> bool {
+    op == Op::Max && operands == 1
 }
 
 /// What relu's max gate reads as its right operand: relu is `max(x, 0)`
@@ -285,8 +284,16 @@ pub(crate) fn local_grad<S: Scalar>(
 /// differentiated again. Each rule is written once, over this trait, so the
 /// numeric and the symbolic gradient cannot drift apart.
 pub(crate) trait Scalar: Clone {
+    /// Whether a zero still carries a graph (whose derivatives may not be
+    /// zero): true for values, false for numbers.
+    const SYMBOLIC: bool;
     /// A constant.
     fn number(x: f64) -> Self;
+    /// Whether it is a constant holding exactly `x` (a number is not: it
+    /// takes part in arithmetic like any other).
+    fn is_constant(&self, _x: f64) -> bool {
+        false
+    }
     /// The number it holds (max routes by it; pow's edge cases test it).
     fn value(&self) -> f64;
     /// `self + other`, by the add gate.
@@ -300,6 +307,7 @@ pub(crate) trait Scalar: Clone {
 }
 
 impl Scalar for f64 {
+    const SYMBOLIC: bool = false;
     #[inline]
     fn number(x: f64) -> f64 {
         x
@@ -344,6 +352,17 @@ fn pow_slope<S: Scalar>(a: &S, k: &S) -> S {
     }
 }
 
+/// The max gate's local gradient for its left operand (`left`) or its
+/// right: 1 to the operand taken, 0 to the other.
+#[inline]
+fn routed<S: Scalar>(a: &S, b: &S, left: bool) -> S {
+    S::number(if max_takes_left(a.value(), b.value()) == left {
+        1.0
+    } else {
+        0.0
+    })
+}
+
 /// The `Max` gate's single decision, shared by its forward and backward rule
 /// so that the gradient always goes to the operand whose value was taken.
 /// Ties go right; a NaN on the left is taken (a NaN on the right is taken
@@ -375,11 +394,11 @@ pub(crate) fn pow(a: f64, b: f64) -> f64 {
 }
 
 /// The order in which a node's operands receive their shares: backward's
-/// (its loops take a `Dot`'s pairs in turn), the trace's and `grad`'s,
-/// so that an operand met twice (`dot(x, x)`) sums its shares in the same
-/// order and the first derivatives are backward's to the bit. A dot node
-/// gives to its pairs in turn, `w1 x1 w2 x2 …`; every other node in order.
-pub(crate) fn share_order(op: Op, len: usize) -> impl Iterator<Item = usize> {
+/// (its loops take a `Dot`'s pairs in turn), so that an operand met twice
+/// (`dot(x, x)`) sums its shares in the same order in every walker. A dot
+/// node gives to its pairs in turn, `w1 x1 w2 x2 …`; every other node in
+/// order.
+fn share_order(op: Op, len: usize) -> impl Iterator<Item = usize> {
     let half = len / 2;
     (0..len).map(move |i| {
         if op == Op::Dot {
@@ -388,6 +407,66 @@ pub(crate) fn share_order(op: Op, len: usize) -> impl Iterator<Item = usize> {
             i
         }
     })
+}
+
+/// What one operand of a node receives in a backward pass: its local
+/// gradient and its share of the node's gradient (`None` when nothing
+/// flows, see [`share`]).
+pub(crate) struct Given<S> {
+    /// The operand's position among the node's operands.
+    pub(crate) position: usize,
+    /// `d node / d operand`.
+    pub(crate) local: S,
+    /// `upstream × local`, or `None`.
+    pub(crate) share: Option<S>,
+}
+
+/// The one walk of a node's shares, for every walker but backward's fast
+/// loops (which the property tests prove equal to it): each operand that
+/// `wants` a gradient, in backward's order, with its local gradient by the
+/// rules above and its share of `upstream` by [`share`]. `grad`, the
+/// trace, `Graph::edge_grad` and the tape call it.
+pub(crate) fn shares<'a, S: Scalar>(
+    op: Op,
+    operands: &'a [S],
+    constants: &'a [f64],
+    z: &'a S,
+    upstream: &'a S,
+    wants: impl Fn(usize) -> bool + 'a,
+) -> impl Iterator<Item = Given<S>> + 'a {
+    share_order(op, operands.len())
+        .filter(move |&position| wants(position))
+        .map(move |position| {
+            let local = local_grad(op, operands, constants, z, position);
+            let share = share(upstream, &local);
+            Given {
+                position,
+                local,
+                share,
+            }
+        })
+}
+
+/// The chain rule's product `upstream × local`, or `None` where nothing
+/// flows, as in backward:
+///
+/// - from a node whose gradient is 0 nothing flows to numbers (not even the
+///   NaN of `0 · inf`: a dead branch);
+/// - a [`Value`](crate::Value) adjoint of 0 still passes its graph through
+///   a finite local gradient (its own derivative may not be 0), but nothing
+///   through an infinite one;
+/// - a constant-0 local gradient (max's other operand) passes nothing
+///   under a finite upstream (an infinite or NaN one times 0 is NaN, as
+///   backward computes it).
+pub(crate) fn share<S: Scalar>(upstream: &S, local: &S) -> Option<S> {
+    let u = upstream.value();
+    if u == 0.0 && (!S::SYMBOLIC || !local.value().is_finite()) {
+        return None;
+    }
+    if local.is_constant(0.0) && u.is_finite() {
+        return None;
+    }
+    Some(upstream.times(local))
 }
 
 /// `Sum` forward: the add gate over many operands. Its backward rule is the

@@ -182,19 +182,23 @@ impl Graph {
                 ),
                 _ => None,
             };
-            for position in op::share_order(node.op, node.operands.len()) {
+            let wants = |position: usize| nodes[node.operands[position]].requires_grad;
+            let given = op::shares(
+                node.op,
+                &inputs,
+                &node.constants,
+                &node.data,
+                &upstream,
+                wants,
+            );
+            for op::Given {
+                position,
+                local,
+                share,
+            } in given
+            {
                 let operand = node.operands[position];
-                if !nodes[operand].requires_grad {
-                    continue;
-                }
-                let local = op::local_grad(node.op, &inputs, &node.constants, &node.data, position);
-                // Nothing flows from a node without gradient: not even the
-                // NaN of 0 · inf (backward skips such a branch the same way).
-                let contribution = if upstream == 0.0 {
-                    0.0
-                } else {
-                    upstream * local
-                };
+                let contribution = share.unwrap_or(0.0);
                 if let (Some(k), true) = (buffer, position < weights) {
                     // Into the list's buffer; the leaf gets it at the end.
                     let sum = &mut lists[k].2[position];
@@ -208,7 +212,7 @@ impl Graph {
                     });
                     continue;
                 }
-                if upstream != 0.0 {
+                if share.is_some() {
                     grads[operand] += contribution;
                     touched[operand] = true;
                 }

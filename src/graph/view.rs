@@ -79,8 +79,7 @@ fn infer_groups(nodes: &mut [GraphNode]) {
         let node = &nodes[id];
         if node.label.is_some()
             || node.group.is_some()
-            || node.op != Op::Max
-            || node.operands.len() != 1
+            || !op::is_relu(node.op, node.operands.len())
         {
             continue;
         }
@@ -251,14 +250,10 @@ impl Graph {
         if !self.nodes[*node.operands.get(position)?].requires_grad {
             return None;
         }
-        if node.grad == 0.0 {
-            // Nothing flows from a node without gradient: not even the NaN
-            // of 0 · inf (backward skips such a branch the same way).
-            return Some(0.0);
-        }
         let operands: Vec<f64> = node.operands.iter().map(|&o| self.nodes[o].data).collect();
         let local = op::local_grad(node.op, &operands, &node.constants, &node.data, position);
-        Some(node.grad * local)
+        // Nothing flows from a node without gradient (see `op::share`).
+        Some(op::share(&node.grad, &local).unwrap_or(0.0))
     }
 
     /// The same graph with every fused `Dot` node drawn as what it stands

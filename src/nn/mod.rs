@@ -35,6 +35,7 @@ pub use model::{MAX_MODEL_BYTES, MAX_PARAMETERS, MAX_SIZES, ModelError};
 pub use tensors::Precision;
 
 use crate::Value;
+use crate::engine::arith;
 use crate::engine::op::{self, Op};
 
 /// Sizes as a message quotes them: all of a short list, the first eight
@@ -110,11 +111,8 @@ impl Activation {
     pub fn apply_f64(self, x: f64) -> f64 {
         match self {
             Activation::Relu => Op::Max.forward(x, 0.0),
-            Activation::Tanh => {
-                let s = sigmoid_f64(Op::Mul.forward(2.0, x));
-                Op::Add.forward(Op::Mul.forward(2.0, s), -1.0)
-            }
-            Activation::Sigmoid => sigmoid_f64(x),
+            Activation::Tanh => arith::tanh(&x),
+            Activation::Sigmoid => arith::sigmoid(&x),
             Activation::Linear => x,
         }
     }
@@ -126,19 +124,6 @@ impl Activation {
             Activation::Relu => Init::He,
             _ => Init::Xavier,
         }
-    }
-}
-
-/// `Value::sigmoid`'s composition of gates, on numbers.
-fn sigmoid_f64(x: f64) -> f64 {
-    if x >= 0.0 {
-        let e = Op::Exp.forward(Op::Mul.forward(x, -1.0), 0.0);
-        let d = Op::Add.forward(e, 1.0);
-        Op::Mul.forward(1.0, Op::Pow.forward(d, -1.0))
-    } else {
-        let e = Op::Exp.forward(x, 0.0);
-        let d = Op::Add.forward(e, 1.0);
-        Op::Mul.forward(e, Op::Pow.forward(d, -1.0))
     }
 }
 

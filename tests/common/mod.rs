@@ -1,10 +1,21 @@
-//! What several test files share: running one of `scripts/` that may skip
-//! (exit code 77, refused in CI), and running one test again in a process
-//! of its own. Each test file uses some of it.
+//! What several test files share: comparing numbers within a relative
+//! tolerance, running one of `scripts/` that may skip (exit code 77,
+//! refused in CI), and running one test again in a process of its own.
+//! Each test file uses some of it.
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
 use std::process::Command;
+
+/// Whether `a` and `b` agree within `rel` of the larger of them (within
+/// `rel` absolutely near 0). Two infinities of one sign, or two NaNs,
+/// agree.
+pub fn close(a: f64, b: f64, rel: f64) -> bool {
+    if !a.is_finite() || !b.is_finite() {
+        return a == b || (a.is_nan() && b.is_nan());
+    }
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1.0)
+}
 
 /// Runs `scripts/NAME` with `args`; its printed text, or `None` if it
 /// skipped (exit 77: a browser or Python package missing, outside CI).
