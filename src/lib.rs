@@ -70,5 +70,5 @@ pub mod optim;
 #[cfg(feature = "plot")]
 pub mod plot;
 
-pub use engine::{Anomaly, AnomalyKind, EngineError, Op, Value, grad, no_grad};
+pub use engine::{Anomaly, AnomalyKind, EngineError, Op, Tape, Value, grad, no_grad};
 pub use graph::{Html, Svg};

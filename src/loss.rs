@@ -217,6 +217,26 @@ pub fn softmax_cross_entropy(logits: &[Value], target: usize) -> Result<Value, L
     Ok(log_sum - &shifted[target])
 }
 
+/// [`softmax_cross_entropy`] with the target given as a distribution of
+/// values rather than an index: `ln Σ e^z - Σ tk zk` (logits shifted by
+/// their max), `-Σ tk ln softmax(z)k` for targets that sum to 1. With a
+/// one-hot target it is the same bits as `softmax_cross_entropy` for
+/// finite logits, and the target can be constant leaves whose data a
+/// [`Tape`](crate::Tape) replay changes. No limit branch: infinite logits
+/// give what the arithmetic gives.
+pub(crate) fn softmax_cross_entropy_to(logits: &[Value], targets: &[Value]) -> Value {
+    let (shifted, log_sum) = shifted_and_log_sum(logits);
+    // Equal lengths by construction; were they not, the empty sum.
+    let picked = Value::dot(&shifted, targets).unwrap_or_else(|_| Value::sum(&[]));
+    log_sum - picked
+}
+
+/// [`binary_hinge`] with the label's negation held in a value (a leaf a
+/// [`Tape`](crate::Tape) replay sets): the same nodes and bits.
+pub(crate) fn binary_hinge_to(score: &Value, minus_label: &Value) -> Value {
+    (score * minus_label + 1.0).relu()
+}
+
 /// The multiclass SVM (hinge) loss with margin 1:
 /// `Σ over j ≠ target of max(0, zj - z_target + 1)`.
 ///
@@ -250,7 +270,7 @@ pub fn binary_hinge(score: &Value, label: f64) -> Result<Value, LossError> {
     }
     // max(0, 1 - y s), written as y's negation times s plus 1: the same
     // bits, two nodes fewer than `1.0 - score * label`.
-    Ok((score * -label + 1.0).relu())
+    Ok(binary_hinge_to(score, &Value::constant(-label)))
 }
 
 /// Binary cross-entropy of a logit `z` (the log odds) against a label `y`

@@ -12,6 +12,7 @@
 //! - `nary.rs`: the n-ary gates `sum`, `dot`, `dot_const`;
 //! - `backward.rs`: the iterative graph walk, backprop and `find_anomaly`;
 //! - `grad.rs`: gradients as values, by the same rules;
+//! - `tape.rs`: a graph recorded once and replayed, by the same rules;
 //! - `check.rs`: numerical gradients and `gradcheck`;
 //! - `node.rs`: the 48-byte node and its rarely needed parts;
 //! - `frontier.rs`: the walks' and the drop's to-do list, latest-made node
@@ -27,12 +28,14 @@ mod grad;
 mod nary;
 mod node;
 pub(crate) mod op;
+mod tape;
 pub mod tuning;
 mod value;
 
 pub use backward::{Anomaly, AnomalyKind};
 pub use grad::grad;
 pub use op::Op;
+pub use tape::Tape;
 pub use value::{Value, no_grad};
 
 use thiserror::Error;
@@ -51,4 +54,18 @@ pub enum EngineError {
         /// Number of inputs.
         inputs: usize,
     },
+    /// [`Tape::record`] met a graph of more nodes than a tape's 32-bit
+    /// slots can number.
+    #[error(
+        "a graph of {nodes} nodes is too large for a tape (at most 4294967294); record smaller pieces, such as one batch"
+    )]
+    TapeTooLarge {
+        /// The graph's nodes.
+        nodes: usize,
+    },
+    /// A value asked of a [`Tape`] is not one of its nodes.
+    #[error(
+        "this value is not on the tape: it was made after recording, or belongs to another graph; record the tape again from an output that depends on it"
+    )]
+    NotOnTape,
 }

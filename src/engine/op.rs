@@ -493,6 +493,32 @@ pub(crate) fn dot_forward(pairs: impl Iterator<Item = (f64, f64)>) -> f64 {
     sum_forward(pairs.map(|(w, x)| w * x))
 }
 
+/// [`dot_forward`] of two slices of numbers (the tape's).
+#[inline]
+pub(crate) fn dot_slices(ws: &[f64], xs: &[f64]) -> f64 {
+    dot_forward(ws.iter().copied().zip(xs.iter().copied()))
+}
+
+/// [`dot_forward`] of eight rows against one input, at once: eight
+/// running sums that do not wait for each other, each adding its terms in
+/// order, so each is the bits of `dot_slices(row, xs)`. A layer's neurons
+/// share their input; this is how the tape runs them.
+#[inline]
+pub(crate) fn dot_rows(rows: &[&[f64]; 8], xs: &[f64]) -> [f64; 8] {
+    if xs.is_empty() {
+        return [0.0; 8]; // the empty sum is +0.0
+    }
+    let n = rows.iter().fold(xs.len(), |n, row| n.min(row.len()));
+    let rows: [&[f64]; 8] = std::array::from_fn(|k| &rows[k][..n]);
+    let mut sums = [-0.0f64; 8];
+    for (i, &x) in xs[..n].iter().enumerate() {
+        for k in 0..8 {
+            sums[k] += rows[k][i] * x;
+        }
+    }
+    sums
+}
+
 impl fmt::Display for Op {
     /// Writes [`Op::name`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -503,6 +529,22 @@ impl fmt::Display for Op {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eight_rows_at_once_are_eight_dots() {
+        for n in [0usize, 1, 7, 8, 9, 785] {
+            let xs: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).sin() * 1e3).collect();
+            let rows: Vec<Vec<f64>> = (0..8)
+                .map(|k| (0..n).map(|i| 1.0 / (i as f64 + k as f64 + 3.0)).collect())
+                .collect();
+            let refs: [&[f64]; 8] = std::array::from_fn(|k| &rows[k][..]);
+            let at_once = dot_rows(&refs, &xs);
+            for k in 0..8 {
+                let one = dot_forward(rows[k].iter().copied().zip(xs.iter().copied()));
+                assert_eq!(at_once[k].to_bits(), one.to_bits(), "{n} {k}");
+            }
+        }
+    }
 
     #[test]
     fn max_routes_to_the_taken_operand() {

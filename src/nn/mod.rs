@@ -22,6 +22,7 @@
 //! ```
 
 mod model;
+mod step;
 mod tensors;
 
 use std::iter;
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use model::{MAX_MODEL_BYTES, MAX_PARAMETERS, MAX_SIZES, ModelError};
+pub use step::{RecordedStep, StepError, StepLoss};
 pub use tensors::Precision;
 
 use crate::Value;

@@ -4,6 +4,8 @@
 //! Each test file uses some of it.
 #![allow(dead_code)]
 
+pub mod programs;
+
 use std::ffi::OsStr;
 use std::process::Command;
 
