@@ -1,6 +1,8 @@
 //! One MNIST training step of a 784-32-10 relu network (softmax
-//! cross-entropy, SGD 0.1, batch 32) in chainrule and, beside it in the same
-//! run, on dense `f64` arrays (the floor). Digits from the committed sample.
+//! cross-entropy, SGD 0.1, batch 32) in chainrule, built as a graph and
+//! replayed from a tape, and, beside them in the same run, on dense `f64`
+//! arrays: the plain floor (one running sum per dot) and the fast one
+//! (eight). Digits from the committed sample.
 //!
 //! ```text
 //! cargo bench --bench mnist            # full measurement
@@ -16,7 +18,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
 use chainrule::data::mnist;
-use chainrule::nn::{Activation, Mlp};
+use chainrule::nn::{Activation, Mlp, RecordedStep, StepLoss};
 use chainrule::optim::{Optimizer, Sgd};
 use chainrule::{Value, loss};
 use dense_mnist::DenseMnist;
@@ -63,16 +65,48 @@ fn chainrule_step(
     total.data()
 }
 
-/// Both must take the same steps for their times to compare.
+/// The same step, replayed from a tape recorded once.
+fn replayed_step(
+    step: &RecordedStep,
+    parameters: &[Value],
+    sgd: &mut Sgd,
+    inputs: &[&[f64]],
+    targets: &[f64],
+) -> f64 {
+    let loss = step.run(inputs, targets).unwrap(); // sets the gradients
+    sgd.step(parameters).unwrap();
+    loss
+}
+
+/// The batch as a recorded step takes it.
+fn split(batch: &[(Vec<f64>, usize)]) -> (Vec<&[f64]>, Vec<f64>) {
+    batch
+        .iter()
+        .map(|(x, label)| (&x[..], *label as f64))
+        .unzip()
+}
+
+/// All must take the same steps for their times to compare.
 fn same_steps() {
     let (batch, mlp) = setup();
+    let (_, taped) = setup();
     let mut dense = DenseMnist::from_mlp(&mlp);
+    let mut fast = DenseMnist::from_mlp(&mlp);
     let parameters = mlp.parameters();
-    let mut sgd = Sgd::new(0.1).unwrap();
+    let (mut sgd, mut sgd_tape) = (Sgd::new(0.1).unwrap(), Sgd::new(0.1).unwrap());
+    let step = taped
+        .record_step(StepLoss::SoftmaxCrossEntropy, BATCH)
+        .unwrap();
+    let (inputs, targets) = split(&batch);
     for _ in 0..3 {
         let a = chainrule_step(&mlp, &parameters, &mut sgd, &batch);
+        let t = replayed_step(&step, &taped.parameters(), &mut sgd_tape, &inputs, &targets);
         let b = dense.step(&batch, 0.1);
-        assert!((a - b).abs() < 1e-9 * b.abs().max(1.0), "loss {a} vs {b}");
+        let c = fast.step_fast(&batch, 0.1);
+        assert_eq!(a.to_bits(), t.to_bits(), "tape {t} vs graph {a}");
+        for (x, y) in [(a, b), (a, c)] {
+            assert!((x - y).abs() < 1e-9 * y.abs().max(1.0), "loss {x} vs {y}");
+        }
     }
 }
 
@@ -85,20 +119,60 @@ fn mnist_step(c: &mut Criterion) {
     group.bench_function("chainrule", |b| {
         b.iter(|| black_box(chainrule_step(&mlp, &parameters, &mut sgd, &batch)))
     });
+    let step = mlp
+        .record_step(StepLoss::SoftmaxCrossEntropy, BATCH)
+        .unwrap();
+    let (inputs, targets) = split(&batch);
+    let mut sgd_tape = Sgd::new(1e-9).unwrap();
+    group.bench_function("chainrule_tape", |b| {
+        b.iter(|| {
+            black_box(replayed_step(
+                &step,
+                &parameters,
+                &mut sgd_tape,
+                &inputs,
+                &targets,
+            ))
+        })
+    });
     let mut dense = DenseMnist::from_mlp(&mlp);
     group.bench_function("dense_f64", |b| {
         b.iter(|| black_box(dense.step(&batch, 1e-9)))
     });
+    let mut fast = DenseMnist::from_mlp(&mlp);
+    group.bench_function("dense_f64_8_sums", |b| {
+        b.iter(|| black_box(fast.step_fast(&batch, 1e-9)))
+    });
     group.finish();
+    println!(
+        "recorded step: {} nodes, tape {} bytes ({:.1} per node)",
+        step.tape().len(),
+        step.tape().bytes(),
+        step.tape().bytes() as f64 / step.tape().len() as f64
+    );
     interleaved::report(
         "mnist 784-32-10 step, batch 32",
         300,
-        || {
-            black_box(chainrule_step(&mlp, &parameters, &mut sgd, &batch));
-        },
-        || {
-            black_box(dense.step(&batch, 1e-9));
-        },
+        &mut [
+            ("chainrule graph", &mut || {
+                black_box(chainrule_step(&mlp, &parameters, &mut sgd, &batch));
+            }),
+            ("chainrule tape", &mut || {
+                black_box(replayed_step(
+                    &step,
+                    &parameters,
+                    &mut sgd_tape,
+                    &inputs,
+                    &targets,
+                ));
+            }),
+            ("dense f64, 1 running sum", &mut || {
+                black_box(dense.step(&batch, 1e-9));
+            }),
+            ("dense f64, 8 running sums", &mut || {
+                black_box(fast.step_fast(&batch, 1e-9));
+            }),
+        ],
     );
 }
 

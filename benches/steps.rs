@@ -11,7 +11,8 @@
 //! on 100 points), `mnist` (20 steps of a 784-32-10 network on 32 random
 //! digits), `random` (a 300,000-node random graph, built and
 //! backpropagated), `dot` (3,000 times `Value::dot` of 1,000 leaf pairs,
-//! built and backpropagated). Without an argument (as `cargo bench` runs
+//! built and backpropagated), and `moons-tape` and `mnist-tape` (the
+//! first two, replayed from a recorded step). Without an argument (as `cargo bench` runs
 //! it) each runs once, at a tenth of its size.
 
 use std::hint::black_box;
@@ -19,7 +20,7 @@ use std::hint::black_box;
 #[path = "support/moons_loss.rs"]
 mod moons_loss;
 
-use chainrule::nn::{Activation, Mlp};
+use chainrule::nn::{Activation, Mlp, StepLoss};
 use chainrule::optim::{Optimizer, Sgd};
 use chainrule::{Value, loss};
 use rand::rngs::StdRng;
@@ -63,6 +64,45 @@ fn mnist(steps: usize) -> f64 {
             .collect();
         loss::mean(&losses).expect("samples")
     })
+}
+
+/// `steps` SGD steps (rate 0.1) of a recorded step over `mlp`; the last
+/// loss.
+fn train_replayed<R: AsRef<[f64]>>(
+    steps: usize,
+    mlp: &Mlp,
+    loss: StepLoss,
+    xs: &[R],
+    ys: &[f64],
+) -> f64 {
+    let params = mlp.parameters();
+    let mut sgd = Sgd::new(0.1).expect("a positive rate");
+    let step = mlp.record_step(loss, xs.len()).expect("a batch");
+    let mut last = 0.0;
+    for _ in 0..steps {
+        mlp.zero_grad();
+        last = step.run(xs, ys).expect("the recorded batch");
+        sgd.step(&params).expect("finite gradients");
+    }
+    last
+}
+
+fn moons_tape(steps: usize) -> f64 {
+    let (moons, mlp) = moons_loss::setup(100);
+    let loss = StepLoss::BinaryHinge { l2: 1e-4 };
+    train_replayed(steps, &mlp, loss, &moons.points, &moons.labels)
+}
+
+fn mnist_tape(steps: usize) -> f64 {
+    let mut rng = StdRng::seed_from_u64(0);
+    let mlp = Mlp::new(&[784, 32, 10], Activation::Relu, &mut rng).expect("valid sizes");
+    let xs: Vec<Vec<f64>> = (0..32)
+        .map(|_| (0..784).map(|_| rng.random_range(0.0..1.0)).collect())
+        .collect();
+    let ys: Vec<f64> = (0..32)
+        .map(|_| rng.random_range(0..10usize) as f64)
+        .collect();
+    train_replayed(steps, &mlp, StepLoss::SoftmaxCrossEntropy, &xs, &ys)
 }
 
 fn random(nodes: usize) -> f64 {
@@ -110,8 +150,10 @@ fn main() {
         "mnist" => mnist(20),
         "random" => random(300_000),
         "dot" => dot(3000),
+        "moons-tape" => moons_tape(30),
+        "mnist-tape" => mnist_tape(20),
         // `cargo bench` (and its flags): each once, small.
-        _ => moons(3) + mnist(2) + random(30_000) + dot(300),
+        _ => moons(3) + mnist(2) + random(30_000) + dot(300) + moons_tape(3) + mnist_tape(2),
     };
     println!("{}", black_box(result));
 }

@@ -6,9 +6,13 @@
 //! cargo run --release --example mnist -- train [--data DIR] [--train N] [--test N]
 //!     [--hidden 50 | --hidden 128,64] [--epochs 15] [--batch 100] [--lr 0.1]
 //!     [--optimizer sgd|adam] [--lr-end X] [--weight-decay L] [--seed 1] [--out DIR]
-//!     [--safetensors FILE]
+//!     [--safetensors FILE] [--engine tape|graph]
 //! cargo run --release --example mnist -- evaluate --model FILE [--data DIR] [--test N]
 //! ```
+//!
+//! `--engine tape` (the default) records one batch's step once and replays
+//! it for every batch (`Mlp::record_step`); `--engine graph` builds each
+//! batch's graph anew. Both take the same steps, bit for bit.
 //!
 //! `train` saves the model as `DIR/mnist-model.json`, and with
 //! `--safetensors FILE` also as safetensors (F64), which PyTorch and candle
@@ -24,7 +28,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use chainrule::data::mnist::{self, Digits, PIXELS};
-use chainrule::nn::{Activation, Mlp, Precision};
+use chainrule::nn::{Activation, Mlp, Precision, RecordedStep, StepLoss};
 use chainrule::optim::{Adam, Optimizer, Schedule, Sgd};
 use chainrule::{Value, loss};
 use rand::{RngExt, SeedableRng};
@@ -45,6 +49,7 @@ const TRAIN_FLAGS: &[&str] = &[
     "--seed",
     "--out",
     "--safetensors",
+    "--engine",
 ];
 const EVALUATE_FLAGS: &[&str] = &["--model", "--data", "--test"];
 
@@ -170,6 +175,7 @@ fn train(flags: &Flags) {
     let rate_end = flags.non_negative("--lr-end", 0.0);
     let weight_decay = flags.non_negative("--weight-decay", 0.0);
     let seed = flags.seed("--seed", 1);
+    let taped = flags.taped();
     if rate_end > 0.0 && optimizer != "sgd" {
         fail("--lr-end decays sgd's rate; adam keeps its rate (leave --lr-end out)");
     }
@@ -191,7 +197,7 @@ fn train(flags: &Flags) {
     } else {
         Schedule::Constant
     };
-    let mut step: Box<dyn Optimizer> = match optimizer.as_str() {
+    let mut step_by: Box<dyn Optimizer> = match optimizer.as_str() {
         "sgd" => Box::new(
             Sgd::new(rate)
                 .and_then(|s| s.schedule(schedule))
@@ -221,6 +227,7 @@ fn train(flags: &Flags) {
     let started = Instant::now();
     let (mut losses, mut train_accuracy, mut test_accuracy) = (vec![], vec![], vec![]);
     let mut order: Vec<usize> = (0..data.train.len()).collect();
+    let mut recorded: std::collections::HashMap<usize, RecordedStep> = Default::default();
     for epoch in 1..=epochs {
         for i in (1..order.len()).rev() {
             order.swap(i, rng.random_range(0..=i));
@@ -229,27 +236,29 @@ fn train(flags: &Flags) {
         let epoch_start = Instant::now();
         let mut epoch_loss = 0.0;
         for (b, indices) in order.chunks(batch).enumerate() {
-            let sample_losses: Vec<Value> = indices
-                .iter()
-                .map(|&i| {
-                    let (x, label) = digit(&data.train, i);
-                    // Pixels are numbers, not nodes: the first layer is dot_const nodes.
+            let batch_loss = if taped {
+                // Recorded once per batch size (the last batch may be
+                // smaller), replayed with this batch's digits.
+                let step = recorded.entry(indices.len()).or_insert_with(|| {
                     model
-                        .forward_f64(&x)
-                        .map_err(|e| e.to_string())
-                        .and_then(|logits| {
-                            loss::softmax_cross_entropy(&logits, usize::from(label))
-                                .map_err(|e| e.to_string())
-                        })
-                        .unwrap_or_else(|e| fail(&format!("digit {i}: {e}")))
-                })
-                .collect();
-            let batch_loss = loss::mean(&sample_losses).unwrap_or_else(|e| fail(&e.to_string()));
-            model.zero_grad();
-            batch_loss.backward();
-            step.step(&parameters)
+                        .record_step(StepLoss::SoftmaxCrossEntropy, indices.len())
+                        .unwrap_or_else(|e| fail(&e.to_string()))
+                });
+                let (xs, ys): (Vec<Vec<f64>>, Vec<f64>) = indices
+                    .iter()
+                    .map(|&i| {
+                        let (x, label) = digit(&data.train, i);
+                        (x, f64::from(label))
+                    })
+                    .unzip();
+                step.run(&xs, &ys).unwrap_or_else(|e| fail(&e.to_string()))
+            } else {
+                built_step(&model, &data.train, indices)
+            };
+            step_by
+                .step(&parameters)
                 .unwrap_or_else(|e| fail(&e.to_string()));
-            epoch_loss += batch_loss.data() * indices.len() as f64;
+            epoch_loss += batch_loss * indices.len() as f64;
             // The batch's graph is dropped here, before the next is built.
             let seen = (b + 1) * batch;
             if b % 10 == 0 || seen >= order.len() {
@@ -257,7 +266,7 @@ fn train(flags: &Flags) {
                 progress.step(&format!(
                     "epoch {epoch} batch {} loss {:.4} ({rate:.0} samples/s)",
                     b + 1,
-                    batch_loss.data()
+                    batch_loss
                 ));
             }
         }
@@ -345,6 +354,31 @@ fn train(flags: &Flags) {
         confusion_path.display(),
         wrong_path.display()
     );
+}
+
+/// One batch's step on a graph built for it (`--engine graph`): the
+/// batch's loss, its gradient in the parameters.
+fn built_step(model: &Mlp, digits: &Digits, indices: &[usize]) -> f64 {
+    let sample_losses: Vec<Value> = indices
+        .iter()
+        .map(|&i| {
+            let (x, label) = digit(digits, i);
+            // Pixels are numbers, not nodes: the first layer is dot_const nodes.
+            model
+                .forward_f64(&x)
+                .map_err(|e| e.to_string())
+                .and_then(|logits| {
+                    loss::softmax_cross_entropy(&logits, usize::from(label))
+                        .map_err(|e| e.to_string())
+                })
+                .unwrap_or_else(|e| fail(&format!("digit {i}: {e}")))
+        })
+        .collect();
+    let batch_loss = loss::mean(&sample_losses).unwrap_or_else(|e| fail(&e.to_string()));
+    model.zero_grad();
+    batch_loss.backward();
+    // The batch's graph is dropped here, before the next is built.
+    batch_loss.data()
 }
 
 fn evaluate(flags: &Flags) {

@@ -4,19 +4,24 @@
 //! Writes the decision boundary and the loss and accuracy curves as SVG.
 //!
 //! ```text
-//! cargo run --release --example moons [-- --seed 0 --steps 100 --out DIR]
+//! cargo run --release --example moons [-- --seed 0 --steps 100 --out DIR --engine tape|graph]
 //! ```
+//!
+//! `--engine tape` (the default) records the step once and replays it
+//! (`Mlp::record_step`); `--engine graph` builds the graph at every step,
+//! as micrograd does. Both take the same steps, bit for bit.
 
 #[path = "support/mod.rs"]
 mod support;
 
 use chainrule::loss;
-use chainrule::nn::{Activation, Init, Mlp};
+use chainrule::nn::{Activation, Init, Mlp, StepLoss};
 use chainrule::optim::{Optimizer, Schedule, Sgd};
 use rand::SeedableRng;
 
 fn main() {
-    let flags = support::Flags::parse(0, &["--out", "--seed", "--steps"]);
+    let flags = support::Flags::parse(0, &["--out", "--seed", "--steps", "--engine"]);
+    let taped = flags.taped();
     let out = flags.out_dir();
     let seed = flags.seed("--seed", 0);
     let steps = flags.count("--steps", 100, 1, 1_000_000);
@@ -28,8 +33,13 @@ fn main() {
         .unwrap_or_else(|e| support::fail(&e.to_string()));
     let parameters = model.parameters();
     println!(
-        "MLP 2-16-16-1 (relu), {} parameters, seed {seed}",
-        model.num_parameters()
+        "MLP 2-16-16-1 (relu), {} parameters, seed {seed}, {}",
+        model.num_parameters(),
+        if taped {
+            "recorded once and replayed (--engine graph builds every step)"
+        } else {
+            "the graph built at every step"
+        }
     );
     let mut sgd = Sgd::new(1.0)
         .and_then(|s| {
@@ -43,35 +53,59 @@ fn main() {
     let started = std::time::Instant::now();
     let progress = support::Progress::new(steps as u64);
     let (mut losses, mut accuracies) = (Vec::new(), Vec::new());
+    let recorded = taped.then(|| {
+        model
+            .record_step(StepLoss::BinaryHinge { l2: 1e-4 }, data.points.len())
+            .unwrap_or_else(|e| support::fail(&e.to_string()))
+    });
     for k in 0..steps {
         let rate = sgd.learning_rate();
-        let mut sample_losses = Vec::with_capacity(data.points.len());
-        let mut correct = 0;
-        for (point, &label) in data.points.iter().zip(&data.labels) {
-            // The point's coordinates are numbers, not nodes: forward_f64.
-            let score = model
-                .forward_f64(point)
-                .unwrap_or_else(|e| support::fail(&e.to_string()))
-                .remove(0);
-            correct += usize::from((score.data() > 0.0) == (label > 0.0));
-            sample_losses.push(
-                loss::binary_hinge(&score, label).unwrap_or_else(|e| support::fail(&e.to_string())),
-            );
-        }
-        let data_loss =
-            loss::mean(&sample_losses).unwrap_or_else(|e| support::fail(&e.to_string()));
-        let total = data_loss + 1e-4 * loss::l2(&parameters);
-        model.zero_grad();
-        total.backward();
+        let (total, correct) = match &recorded {
+            // Replayed: the same graph, recorded once, with this step's numbers.
+            Some(step) => {
+                let total = step
+                    .run(&data.points, &data.labels)
+                    .unwrap_or_else(|e| support::fail(&e.to_string()));
+                let scores = (0..data.points.len()).filter_map(|i| step.output(i, 0));
+                let correct = scores
+                    .zip(&data.labels)
+                    .filter(|&(score, &label)| (score > 0.0) == (label > 0.0))
+                    .count();
+                (total, correct)
+            }
+            // Built anew: micrograd's way.
+            None => {
+                let mut sample_losses = Vec::with_capacity(data.points.len());
+                let mut correct = 0;
+                for (point, &label) in data.points.iter().zip(&data.labels) {
+                    // The point's coordinates are numbers, not nodes: forward_f64.
+                    let score = model
+                        .forward_f64(point)
+                        .unwrap_or_else(|e| support::fail(&e.to_string()))
+                        .remove(0);
+                    correct += usize::from((score.data() > 0.0) == (label > 0.0));
+                    sample_losses.push(
+                        loss::binary_hinge(&score, label)
+                            .unwrap_or_else(|e| support::fail(&e.to_string())),
+                    );
+                }
+                let data_loss =
+                    loss::mean(&sample_losses).unwrap_or_else(|e| support::fail(&e.to_string()));
+                let total = data_loss + 1e-4 * loss::l2(&parameters);
+                model.zero_grad();
+                total.backward();
+                (total.data(), correct)
+            }
+        };
         sgd.step(&parameters)
             .unwrap_or_else(|e| support::fail(&e.to_string()));
 
         let accuracy = correct as f64 / data.points.len() as f64;
-        losses.push(total.data());
+        losses.push(total);
         accuracies.push(accuracy);
         progress.step(&format!(
             "step {k} loss {:.6}, accuracy {:.0}% (learning rate {rate:.3})",
-            total.data(),
+            total,
             accuracy * 100.0
         ));
     }

@@ -233,10 +233,13 @@ impl Optimizer for Sgd {
     fn step(&mut self, parameters: &[Value]) -> Result<(), OptimError> {
         state_for(&mut self.velocity, parameters.len())?;
         let rate = self.learning_rate();
+        let (momentum, decay) = (self.momentum, self.weight_decay);
         for (p, v) in parameters.iter().zip(&mut self.velocity) {
-            let g = p.grad() + self.weight_decay * p.data();
-            *v = self.momentum * *v + g;
-            p.set_data(p.data() - rate * *v);
+            p.update_data(|data, grad| {
+                let g = grad + decay * data;
+                *v = momentum * *v + g;
+                data - rate * *v
+            });
         }
         self.steps += 1;
         Ok(())
@@ -313,12 +316,21 @@ impl Optimizer for Adam {
         self.steps += 1;
         let t = self.steps as i32;
         let (c1, c2) = (1.0 - self.beta1.powi(t), 1.0 - self.beta2.powi(t));
+        let (b1, b2, eps, rate, decay) = (
+            self.beta1,
+            self.beta2,
+            self.epsilon,
+            self.rate,
+            self.weight_decay,
+        );
         for ((p, m), v) in parameters.iter().zip(&mut self.first).zip(&mut self.second) {
-            let g = p.grad() + self.weight_decay * p.data();
-            *m = self.beta1 * *m + (1.0 - self.beta1) * g;
-            *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
-            let update = (*m / c1) / ((*v / c2).sqrt() + self.epsilon);
-            p.set_data(p.data() - self.rate * update);
+            p.update_data(|data, grad| {
+                let g = grad + decay * data;
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * g * g;
+                let update = (*m / c1) / ((*v / c2).sqrt() + eps);
+                data - rate * update
+            });
         }
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! The floor for an MNIST training step: a 784-h-10 relu network with
 //! softmax cross-entropy and plain SGD, hand-written on dense `f64` arrays
-//! with preallocated buffers (skipping zero pixels, as any sensible dense
-//! loop would).
+//! with preallocated buffers (skipping zero pixels in the weight gradient,
+//! as any sensible dense loop would). `step` sums each dot in one running
+//! sum; `step_fast` in eight, which keeps the adder busy (the fast floor).
 
 pub struct DenseMnist {
     w1: Vec<f64>, // [hidden][784]
@@ -47,6 +48,22 @@ impl DenseMnist {
 
     /// One step on a batch of (pixels / 255, label); returns the mean loss.
     pub fn step(&mut self, batch: &[(Vec<f64>, usize)], rate: f64) -> f64 {
+        self.step_with(batch, rate, |w, x| {
+            w.iter().zip(x).map(|(w, x)| w * x).sum()
+        })
+    }
+
+    /// `step` with every dot summed in eight running sums.
+    pub fn step_fast(&mut self, batch: &[(Vec<f64>, usize)], rate: f64) -> f64 {
+        self.step_with(batch, rate, dot8)
+    }
+
+    fn step_with(
+        &mut self,
+        batch: &[(Vec<f64>, usize)],
+        rate: f64,
+        dot: impl Fn(&[f64], &[f64]) -> f64,
+    ) -> f64 {
         let (gw1, gb1, gw2, gb2) = &mut self.g;
         gw1.fill(0.0);
         gb1.fill(0.0);
@@ -57,13 +74,13 @@ impl DenseMnist {
         for (x, label) in batch {
             for j in 0..self.hidden {
                 let row = &self.w1[j * 784..(j + 1) * 784];
-                let z: f64 = row.iter().zip(x).map(|(w, x)| w * x).sum::<f64>() + self.b1[j];
+                let z = dot(row, x) + self.b1[j];
                 self.h[j] = z.max(0.0);
             }
             let mut logits = [0.0f64; 10];
             for (k, logit) in logits.iter_mut().enumerate() {
                 let row = &self.w2[k * self.hidden..(k + 1) * self.hidden];
-                *logit = row.iter().zip(&self.h).map(|(w, h)| w * h).sum::<f64>() + self.b2[k];
+                *logit = dot(row, &self.h) + self.b2[k];
             }
             let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let sum: f64 = logits.iter().map(|z| (z - max).exp()).sum();
@@ -103,4 +120,19 @@ impl DenseMnist {
         }
         total / n
     }
+}
+
+/// `Σ wi xi` in eight running sums.
+fn dot8(w: &[f64], x: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (mut w8, mut x8) = (w.chunks_exact(8), x.chunks_exact(8));
+    for (a, b) in (&mut w8).zip(&mut x8) {
+        for k in 0..8 {
+            acc[k] += a[k] * b[k];
+        }
+    }
+    for (k, (a, b)) in w8.remainder().iter().zip(x8.remainder()).enumerate() {
+        acc[k] += a * b;
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 }

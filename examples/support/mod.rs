@@ -148,6 +148,18 @@ impl Flags {
         }
     }
 
+    /// `--engine tape|graph`: replay a recorded step (the default) or
+    /// build the graph at every step.
+    pub fn taped(&self) -> bool {
+        match self.text("--engine", "tape").as_str() {
+            "tape" => true,
+            "graph" => false,
+            other => fail(&format!(
+                "--engine {other:?}: use tape (record once, replay) or graph (build every step)"
+            )),
+        }
+    }
+
     /// The folder given by `--out DIR` (default `./chainrule-out`), created.
     pub fn out_dir(&self) -> PathBuf {
         let dir = self.path("--out", "chainrule-out");

@@ -499,21 +499,20 @@ pub(crate) fn dot_slices(ws: &[f64], xs: &[f64]) -> f64 {
     dot_forward(ws.iter().copied().zip(xs.iter().copied()))
 }
 
-/// [`dot_forward`] of eight rows against one input, at once: eight
+/// [`dot_forward`] of eight rows against one input, at once, the rows
+/// packed side by side (`packed[8 i + k]` is row `k`'s number `i`): eight
 /// running sums that do not wait for each other, each adding its terms in
 /// order, so each is the bits of `dot_slices(row, xs)`. A layer's neurons
 /// share their input; this is how the tape runs them.
 #[inline]
-pub(crate) fn dot_rows(rows: &[&[f64]; 8], xs: &[f64]) -> [f64; 8] {
+pub(crate) fn dot_packed(packed: &[f64], xs: &[f64]) -> [f64; 8] {
     if xs.is_empty() {
         return [0.0; 8]; // the empty sum is +0.0
     }
-    let n = rows.iter().fold(xs.len(), |n, row| n.min(row.len()));
-    let rows: [&[f64]; 8] = std::array::from_fn(|k| &rows[k][..n]);
     let mut sums = [-0.0f64; 8];
-    for (i, &x) in xs[..n].iter().enumerate() {
+    for (row, &x) in packed.chunks_exact(8).zip(xs) {
         for k in 0..8 {
-            sums[k] += rows[k][i] * x;
+            sums[k] += row[k] * x;
         }
     }
     sums
@@ -531,16 +530,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn eight_rows_at_once_are_eight_dots() {
+    fn eight_packed_rows_are_eight_dots() {
         for n in [0usize, 1, 7, 8, 9, 785] {
             let xs: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).sin() * 1e3).collect();
             let rows: Vec<Vec<f64>> = (0..8)
                 .map(|k| (0..n).map(|i| 1.0 / (i as f64 + k as f64 + 3.0)).collect())
                 .collect();
-            let refs: [&[f64]; 8] = std::array::from_fn(|k| &rows[k][..]);
-            let at_once = dot_rows(&refs, &xs);
+            let packed: Vec<f64> = (0..n)
+                .flat_map(|i| rows.iter().map(move |r| r[i]))
+                .collect();
+            let at_once = dot_packed(&packed, &xs);
             for k in 0..8 {
-                let one = dot_forward(rows[k].iter().copied().zip(xs.iter().copied()));
+                let one = dot_slices(&rows[k], &xs);
                 assert_eq!(at_once[k].to_bits(), one.to_bits(), "{n} {k}");
             }
         }

@@ -97,8 +97,11 @@ pub struct Tape {
     scratch: std::cell::RefCell<Scratch>,
     /// Whether each slot takes a gradient.
     wants: Box<[bool]>,
-    /// The leaves: slot and handle.
-    leaves: Box<[(u32, Value)]>,
+    /// The leaves: slot, whether the tape's owner feeds its number (see
+    /// [`Tape::feed`]; the forward pass does not read those), handle.
+    leaves: Box<[(u32, bool, Value)]>,
+    /// The slots of the fed leaves, in the order they are fed.
+    fed: Box<[u32]>,
     /// The gates and the gathers, in creation order.
     steps: Box<[Step]>,
     /// The operand lists of the n-ary gates.
@@ -111,6 +114,7 @@ pub struct Tape {
     groups: Box<[Group]>,
     /// Each step's group, or [`NONE`].
     grouped: Box<[u32]>,
+    packs: Box<[Pack]>,
     /// Node address → slot, built on first need.
     index: OnceCell<FxHashMap<usize, u32>>,
 }
@@ -126,6 +130,14 @@ struct Scratch {
     /// Which deferred lists a backward pass met, in order.
     met: Vec<u32>,
     met_flag: Vec<bool>,
+    /// Per gathered list (at its gather offset), the positions of its
+    /// nonzero numbers, found on first need after each gather.
+    nonzero: Vec<u32>,
+    /// How many each list has, or [`NONE`] while not yet found.
+    nonzero_len: Vec<u32>,
+    /// The packs' numbers, and whether each was copied in this pass.
+    packed: Vec<f64>,
+    packed_now: Vec<bool>,
 }
 
 /// One operand list.
@@ -140,6 +152,8 @@ struct List {
     sums: u32,
     /// Its latest member's slot (a list can be read from the step after).
     last: u32,
+    /// Whether any member takes a gradient.
+    wants: bool,
 }
 
 /// Dot steps over one input (a layer's neurons meeting one sample), run
@@ -154,6 +168,19 @@ struct Group {
     input: Input,
     /// Each member's slot and weight list.
     members: Vec<(u32, u32)>,
+    /// The pack of each eight members' weights.
+    packs: Vec<u32>,
+}
+
+/// Eight weight lists side by side (number `i` of list `k` at `8 i + k`),
+/// copied once per forward pass by the first group that needs them and
+/// read by every sample's group: a layer's weights.
+struct Pack {
+    rows: [u32; 8],
+    /// The numbers per row.
+    len: u32,
+    /// Where in `Scratch::packed`.
+    at: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -228,6 +255,7 @@ impl Recorder {
 
     /// The list of `many`'s members (one entry per shared list).
     fn list(&mut self, many: &Many, slot: &FxHashMap<usize, u32>) -> u32 {
+        let wants = many.iter().any(Value::requires_grad);
         let key = match many {
             Many::Shared(list) => Some(list.as_ptr() as usize),
             Many::Owned(_) => None,
@@ -260,6 +288,7 @@ impl Recorder {
             place,
             sums: NONE,
             last: run.iter().copied().max().unwrap_or(0),
+            wants,
         });
         if let Some(k) = key {
             self.shared.insert(k, id);
@@ -294,28 +323,36 @@ impl Tape {
     /// [`EngineError::TapeTooLarge`] for a graph of more than
     /// `u32::MAX - 1` nodes.
     pub fn record(output: &Value) -> Result<Tape, EngineError> {
+        Tape::record_fed(output, &[])
+    }
+
+    /// [`Tape::record`], with the leaves `fed` given their numbers by
+    /// [`Tape::feed`] rather than read from their nodes by each forward
+    /// pass (a recorded step's batch).
+    pub(crate) fn record_fed(output: &Value, fed: &[Value]) -> Result<Tape, EngineError> {
         let order = topological_order(output);
         if order.len() >= NONE as usize {
             return Err(EngineError::TapeTooLarge { nodes: order.len() });
         }
-        let slot: FxHashMap<usize, u32> = order
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (v.address(), i as u32))
-            .collect();
+        let slot = layout(&order);
         let at = |v: &Value| slot.get(&v.address()).copied().unwrap_or(0);
+        let fed_slots: Vec<u32> = fed
+            .iter()
+            .map(|v| slot.get(&v.address()).copied().unwrap_or(NONE))
+            .collect();
+        let is_fed: rustc_hash::FxHashSet<u32> = fed_slots.iter().copied().collect();
         let mut recorder = Recorder::default();
-        let mut values = Vec::with_capacity(order.len());
-        let mut wants = Vec::with_capacity(order.len());
+        let mut values = vec![0.0; order.len()];
+        let mut wants = vec![false; order.len()];
         let mut leaves = Vec::new();
         let mut steps = Vec::new();
-        for (i, value) in order.iter().enumerate() {
-            let out = i as u32;
+        for value in order.iter() {
+            let out = at(value);
             let node = value.0.borrow();
-            values.push(node.data);
-            wants.push(node.requires_grad);
+            values[out as usize] = node.data;
+            wants[out as usize] = node.requires_grad;
             match (node.op, node.nary()) {
-                (Op::Leaf, _) => leaves.push((out, value.clone())),
+                (Op::Leaf, _) => leaves.push((out, is_fed.contains(&out), value.clone())),
                 (Op::Sum, Some((_, Nary::Sum(xs)))) => {
                     let list = recorder.list(xs, &slot);
                     steps.push(Step::Sum { out, list });
@@ -351,8 +388,10 @@ impl Tape {
                 (op, _) => steps.push(gate_step(op, out, &node, &at)),
             }
         }
-        let (groups, grouped) = group_dots(&steps, &recorder.lists);
-        let out = order.len() as u32 - 1;
+        let (mut groups, grouped) = group_dots(&steps, &recorder.lists);
+        let packs = pack_groups(&mut groups, &recorder.lists);
+        let packed_len = packs.iter().map(|p| 8 * p.len as usize).sum();
+        let out = at(output);
         let lists = recorder.lists.len();
         let scratch = Scratch {
             adjoints: vec![-0.0; values.len()],
@@ -361,6 +400,10 @@ impl Tape {
             sums: vec![0.0; recorder.sums as usize],
             met: Vec::new(),
             met_flag: vec![false; lists],
+            nonzero: vec![0; recorder.gathered as usize],
+            nonzero_len: vec![NONE; lists],
+            packed: vec![0.0; packed_len],
+            packed_now: vec![false; packs.len()],
         };
         let tape = Tape {
             output: output.clone(),
@@ -369,18 +412,31 @@ impl Tape {
             scratch: std::cell::RefCell::new(scratch),
             wants: wants.into(),
             leaves: leaves.into(),
+            fed: fed_slots.into(),
             steps: steps.into(),
             lists: recorder.lists.into(),
             members: recorder.members.into(),
             constants: recorder.constants.into(),
             groups: groups.into(),
             grouped: grouped.into(),
+            packs: packs.into(),
             index: OnceCell::new(),
         };
         // The gather buffers hold the recorded values until the first
         // forward pass.
         tape.gather_all();
         Ok(tape)
+    }
+
+    /// Gives the fed leaves (see [`Tape::record_fed`]) their numbers for
+    /// the next forward pass, in the order they were named.
+    pub(crate) fn feed(&self, numbers: impl IntoIterator<Item = f64>) {
+        let mut scratch = self.scratch.borrow_mut();
+        for (&slot, x) in self.fed.iter().zip(numbers) {
+            if let Some(value) = scratch.values.get_mut(slot as usize) {
+                *value = x;
+            }
+        }
     }
 
     /// Fills every gather buffer from the current values.
@@ -411,15 +467,23 @@ impl Tape {
     pub fn forward(&self) -> f64 {
         let mut scratch = self.scratch.borrow_mut();
         let Scratch {
-            values, gathered, ..
+            values,
+            gathered,
+            nonzero_len,
+            packed,
+            packed_now,
+            ..
         } = &mut *scratch;
-        for (slot, leaf) in self.leaves.iter() {
-            values[*slot as usize] = leaf.data();
+        packed_now.fill(false);
+        for (slot, fed, leaf) in self.leaves.iter() {
+            if !fed {
+                values[*slot as usize] = leaf.data();
+            }
         }
         for (i, step) in self.steps.iter().enumerate() {
             if let Some(group) = self.groups.get(self.grouped[i] as usize) {
                 if group.first == i as u32 {
-                    self.run_group(group, values, gathered);
+                    self.run_group(group, values, gathered, packed, packed_now);
                 }
                 continue;
             }
@@ -463,25 +527,41 @@ impl Tape {
                 }
                 Step::Gather { list } => {
                     self.gather(&self.lists[list as usize], values, gathered);
+                    nonzero_len[list as usize] = NONE;
                 }
             }
         }
         values[self.out as usize]
     }
 
-    /// A group's dots, eight at a time.
-    fn run_group(&self, group: &Group, values: &mut [f64], gathered: &[f64]) {
-        for chunk in group.members.chunks(8) {
+    /// A group's dots, eight at a time, over their packed weights.
+    fn run_group(
+        &self,
+        group: &Group,
+        values: &mut [f64],
+        gathered: &[f64],
+        packed: &mut [f64],
+        packed_now: &mut [bool],
+    ) {
+        for (chunk, &p) in group.members.chunks(8).zip(&group.packs) {
+            let pack = &self.packs[p as usize];
+            let at = pack.at as usize..(pack.at + 8 * pack.len) as usize;
+            if !packed_now[p as usize] {
+                packed_now[p as usize] = true;
+                let rows: [&[f64]; 8] =
+                    std::array::from_fn(|k| self.slice(pack.rows[k], values, gathered));
+                for (i, row) in packed[at.clone()].chunks_exact_mut(8).enumerate() {
+                    for (number, from) in row.iter_mut().zip(&rows) {
+                        *number = from.get(i).copied().unwrap_or(0.0);
+                    }
+                }
+            }
             let sums = {
                 let xs = match group.input {
                     Input::List(list) => self.slice(list, values, gathered),
                     Input::Constants(c) => &self.constants[c as usize][..],
                 };
-                // Fewer than eight: the last row again, its sum unused.
-                let last = chunk.len() - 1;
-                let rows: [&[f64]; 8] =
-                    std::array::from_fn(|k| self.slice(chunk[k.min(last)].1, values, gathered));
-                op::dot_rows(&rows, xs)
+                op::dot_packed(&packed[at], xs)
             };
             for (&(out, _), sum) in chunk.iter().zip(sums) {
                 values[out as usize] = sum;
@@ -495,12 +575,23 @@ impl Tape {
     /// accumulate across calls, as with `backward`: zero them between
     /// steps. Gates' own [`grad`](Value::grad) fields are not written.
     pub fn backward(&self) {
+        self.backward_pass(false);
+    }
+
+    /// [`Tape::backward`] after setting every gradient-taking leaf's
+    /// gradient to 0: what `zero_grad` on each and `backward` give, in one
+    /// pass over the leaves.
+    pub(crate) fn backward_fresh(&self) {
+        self.backward_pass(true);
+    }
+
+    fn backward_pass(&self, fresh: bool) {
         if !self.wants[self.out as usize] {
             return; // the output reaches no gradient-wanting leaf
         }
         if self.output_is_leaf {
-            let g = self.output.grad();
-            self.output.0.borrow_mut().grad = g + 1.0;
+            let mut node = self.output.0.borrow_mut();
+            node.grad = if fresh { 0.0 } else { node.grad } + 1.0;
             return;
         }
         let mut scratch = self.scratch.borrow_mut();
@@ -511,6 +602,9 @@ impl Tape {
             sums,
             met,
             met_flag,
+            nonzero,
+            nonzero_len,
+            ..
         } = &mut *scratch;
         adjoints.fill(-0.0);
         sums.fill(0.0);
@@ -567,10 +661,47 @@ impl Tape {
                     let wd = self.slice(weights, values, gathered);
                     let xd = self.slice(inputs, values, gathered);
                     if defer {
+                        // The inputs' shares (none for a layer's inputs that
+                        // are data), then the weights' into their buffer: a
+                        // dense loop.
+                        if self.lists[inputs as usize].wants {
+                            for (&x, &wv) in xs.iter().zip(wd) {
+                                give(adjoints, x, upstream * op::dot_local(&wv));
+                            }
+                        }
                         let buffer = self.buffer(weights, sums, met, met_flag);
-                        for (((&x, &xv), &wv), sum) in xs.iter().zip(xd).zip(wd).zip(buffer) {
-                            give(adjoints, x, upstream * op::dot_local(&wv));
-                            *sum += upstream * op::dot_local(&xv);
+                        let entry = &self.lists[inputs as usize];
+                        let sparse = match entry.place {
+                            // Only a finite upstream: inf · 0 is NaN, not 0.
+                            Place::Gathered(at) if upstream.is_finite() => {
+                                let at = at as usize..(at + entry.len) as usize;
+                                let known = &mut nonzero_len[inputs as usize];
+                                let found = &mut nonzero[at];
+                                if *known == NONE {
+                                    *known = nonzeros(xd, found);
+                                }
+                                Some(&found[..*known as usize])
+                            }
+                            _ => None,
+                        };
+                        match sparse {
+                            // A zero input adds ±0 to a buffer that starts
+                            // at +0 and so is never -0: no change, so it
+                            // is skipped (a digit is mostly zeros).
+                            Some(at) if 2 * at.len() < xd.len() => {
+                                for &i in at {
+                                    if let (Some(sum), Some(&xv)) =
+                                        (buffer.get_mut(i as usize), xd.get(i as usize))
+                                    {
+                                        *sum += upstream * op::dot_local(&xv);
+                                    }
+                                }
+                            }
+                            _ => {
+                                for (sum, &xv) in buffer.iter_mut().zip(xd) {
+                                    *sum += upstream * op::dot_local(&xv);
+                                }
+                            }
                         }
                     } else {
                         for (((&w, &x), &wv), &xv) in ws.iter().zip(xs).zip(wd).zip(xd) {
@@ -609,10 +740,11 @@ impl Tape {
                 give(adjoints, m, sum);
             }
         }
-        for (slot, leaf) in self.leaves.iter() {
+        for (slot, _, leaf) in self.leaves.iter() {
             if wants[*slot as usize] {
                 let mut node = leaf.0.borrow_mut();
-                node.grad += adjoints[*slot as usize];
+                let before = if fresh { 0.0 } else { node.grad };
+                node.grad = before + adjoints[*slot as usize];
             }
         }
     }
@@ -675,12 +807,9 @@ impl Tape {
     }
 
     fn slot_of(&self, v: &Value) -> Option<u32> {
-        let index = self.index.get_or_init(|| {
-            // The slots are the topological order's positions.
-            let order = topological_order(&self.output);
-            let slots = order.iter().enumerate();
-            slots.map(|(i, node)| (node.address(), i as u32)).collect()
-        });
+        let index = self
+            .index
+            .get_or_init(|| layout(&topological_order(&self.output)));
         index.get(&v.address()).copied()
     }
 
@@ -712,7 +841,8 @@ impl Tape {
             + scratch.met_flag.len()
             + 4 * scratch.met.capacity()
             + self.wants.len()
-            + self.leaves.len() * std::mem::size_of::<(u32, Value)>()
+            + self.leaves.len() * std::mem::size_of::<(u32, bool, Value)>()
+            + 4 * (self.fed.len() + scratch.nonzero.len() + scratch.nonzero_len.len())
             + self.steps.len() * std::mem::size_of::<Step>()
             + self.lists.len() * std::mem::size_of::<List>()
             + 4 * self.members.len()
@@ -721,9 +851,95 @@ impl Tape {
             + self
                 .groups
                 .iter()
-                .map(|g| std::mem::size_of::<Group>() + 8 * g.members.len())
+                .map(|g| std::mem::size_of::<Group>() + 8 * g.members.len() + 4 * g.packs.len())
                 .sum::<usize>()
+            + self.packs.len() * (std::mem::size_of::<Pack>() + 1)
+            + 8 * scratch.packed.len()
     }
+}
+
+/// Packs each group's weights eight lists at a time (fewer: the last list
+/// again), one pack per distinct eight lists.
+fn pack_groups(groups: &mut [Group], lists: &[List]) -> Vec<Pack> {
+    let mut packs: Vec<Pack> = Vec::new();
+    let mut index: FxHashMap<[u32; 8], u32> = FxHashMap::default();
+    let mut at = 0;
+    for group in groups.iter_mut() {
+        for chunk in group.members.chunks(8) {
+            let last = chunk.len() - 1;
+            let rows: [u32; 8] = std::array::from_fn(|k| chunk[k.min(last)].1);
+            let id = *index.entry(rows).or_insert_with(|| {
+                let len = rows
+                    .iter()
+                    .map(|&r| lists[r as usize].len)
+                    .min()
+                    .unwrap_or(0);
+                packs.push(Pack { rows, len, at });
+                at += 8 * len;
+                packs.len() as u32 - 1
+            });
+            group.packs.push(id);
+        }
+    }
+    packs
+}
+
+/// Each node's slot: the leaves first, each operand list's leaves side by
+/// side in the order lists are first met (a neuron's weights and bias, a
+/// sample's inputs: read in place as one slice), then the other leaves,
+/// then the gates in topological order, which is backward's order
+/// reversed. Leaves can go anywhere: nothing is computed into them, and
+/// the order their shares arrive in is the gates'.
+fn layout(order: &[Value]) -> FxHashMap<usize, u32> {
+    let mut slot: FxHashMap<usize, u32> = FxHashMap::default();
+    slot.reserve(order.len());
+    let mut next = 0u32;
+    let mut place = |v: &Value, slot: &mut FxHashMap<usize, u32>| {
+        if let std::collections::hash_map::Entry::Vacant(free) = slot.entry(v.address()) {
+            free.insert(next);
+            next += 1;
+        }
+    };
+    // A shared list (a neuron's weights, met once per sample) once.
+    let mut seen: rustc_hash::FxHashSet<*const Value> = Default::default();
+    for value in order {
+        let node = value.0.borrow();
+        if let Some((_, nary)) = node.nary() {
+            let (first, second) = nary.lists();
+            for list in [first, second] {
+                if list.is_empty() || !seen.insert(list.as_ptr()) {
+                    continue;
+                }
+                for member in list {
+                    if member.op() == Op::Leaf {
+                        place(member, &mut slot);
+                    }
+                }
+            }
+        }
+    }
+    for value in order.iter().filter(|v| v.op() == Op::Leaf) {
+        place(value, &mut slot);
+    }
+    for value in order.iter().filter(|v| v.op() != Op::Leaf) {
+        place(value, &mut slot);
+    }
+    slot
+}
+
+/// Writes the positions of `xs`'s nonzero numbers into `into`; returns how
+/// many.
+fn nonzeros(xs: &[f64], into: &mut [u32]) -> u32 {
+    let mut count = 0;
+    for (i, &x) in xs.iter().enumerate() {
+        if x != 0.0
+            && let Some(at) = into.get_mut(count)
+        {
+            *at = i as u32;
+            count += 1;
+        }
+    }
+    count as u32
 }
 
 /// Groups the dot steps that share an input and whose weights are ready
@@ -774,6 +990,7 @@ fn group_dots(steps: &[Step], lists: &[List]) -> (Vec<Group>, Vec<u32>) {
             first: i as u32,
             input,
             members: vec![(out, weights)],
+            packs: Vec::new(),
         });
     }
     // A group of one runs as its step.

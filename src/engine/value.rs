@@ -331,6 +331,14 @@ impl Value {
         Rc::ptr_eq(&self.0, &other.0)
     }
 
+    /// Sets the value to `update(value, gradient)` under one borrow: an
+    /// optimiser's step touches each parameter's node once.
+    #[inline]
+    pub(crate) fn update_data(&self, update: impl FnOnce(f64, f64) -> f64) {
+        let mut node = self.0.borrow_mut();
+        node.data = update(node.data, node.grad);
+    }
+
     /// The node's address: a key that tells nodes apart while they live.
     pub(crate) fn address(&self) -> usize {
         Rc::as_ptr(&self.0) as usize

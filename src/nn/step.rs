@@ -86,6 +86,22 @@ pub enum StepError {
     Engine(#[from] EngineError),
 }
 
+/// One of two iterators, itself an iterator.
+enum Either<A, B> {
+    Left(A),
+    Right(B),
+}
+
+impl<A: Iterator<Item = f64>, B: Iterator<Item = f64>> Iterator for Either<A, B> {
+    type Item = f64;
+    fn next(&mut self) -> Option<f64> {
+        match self {
+            Either::Left(a) => a.next(),
+            Either::Right(b) => b.next(),
+        }
+    }
+}
+
 /// One batch's training graph, recorded once; see [`Mlp::record_step`].
 ///
 /// ```
@@ -98,14 +114,13 @@ pub enum StepError {
 /// let step = model.record_step(StepLoss::SoftmaxCrossEntropy, 2).unwrap();
 /// let mut sgd = Sgd::new(0.5).unwrap();
 /// let (points, classes) = ([[0.5, 1.0], [-1.0, 0.2]], [2.0, 0.0]);
+/// let parameters = model.parameters();
 /// let first = step.run(&points, &classes).unwrap();
-/// sgd.step(&model.parameters()).unwrap();
+/// sgd.step(&parameters).unwrap();
 /// for _ in 0..50 {
-///     model.zero_grad();
-///     step.run(&points, &classes).unwrap();
-///     sgd.step(&model.parameters()).unwrap();
+///     step.run(&points, &classes).unwrap(); // sets the gradients
+///     sgd.step(&parameters).unwrap();
 /// }
-/// model.zero_grad();
 /// assert!(step.run(&points, &classes).unwrap() < first / 10.0);
 /// ```
 #[derive(Debug)]
@@ -114,10 +129,6 @@ pub struct RecordedStep {
     batch: usize,
     width: usize,
     classes: usize,
-    /// `batch × width` constant leaves.
-    inputs: Vec<Value>,
-    /// One-hot leaves (`batch × classes`), or each label's negation.
-    targets: Vec<Value>,
     /// `batch × classes` outputs.
     outputs: Vec<Value>,
     tape: Tape,
@@ -128,7 +139,9 @@ impl Mlp {
     /// network on `batch` inputs held in constant leaves, `loss` against
     /// targets held in constant leaves, all on one [`Tape`]. Replay it with
     /// [`RecordedStep::run`] for each batch; then step your optimiser over
-    /// [`Mlp::parameters`] as after `backward`.
+    /// [`Mlp::parameters`] as after `backward`. The batch's numbers go
+    /// straight onto the tape (`run` feeds them), so the input leaves'
+    /// own data is not kept up to date.
     ///
     /// # Errors
     ///
@@ -172,14 +185,13 @@ impl Mlp {
             StepLoss::BinaryHinge { l2 } if l2 != 0.0 => mean + l2 * loss::l2(&self.parameters()),
             _ => mean,
         };
-        let tape = Tape::record(&total)?;
+        let fed: Vec<Value> = inputs.iter().chain(&targets).cloned().collect();
+        let tape = Tape::record_fed(&total, &fed)?;
         Ok(RecordedStep {
             loss,
             batch,
             width,
             classes,
-            inputs,
-            targets,
             outputs,
             tape,
         })
@@ -187,10 +199,12 @@ impl Mlp {
 }
 
 impl RecordedStep {
-    /// Replays the step on a batch: sets the input and target leaves,
-    /// recomputes the loss from the parameters' current data and adds its
-    /// gradient to each parameter's [`grad`](Value::grad) (zero them first,
-    /// as before `backward`). Returns the batch's loss.
+    /// Replays the step on a batch: gives the batch to the input and target
+    /// leaves, recomputes the loss from the parameters' current data and
+    /// sets each parameter's [`grad`](Value::grad) to the loss's gradient
+    /// (what `zero_grad` and `backward` give on the graph built for this
+    /// batch, bit for bit). Returns the batch's loss; step your optimiser
+    /// next.
     ///
     /// Targets are numbers: classes `0.0`, `1.0`, … for
     /// [`StepLoss::SoftmaxCrossEntropy`], +1 or -1 for
@@ -203,25 +217,21 @@ impl RecordedStep {
     /// changed then.
     pub fn run<R: AsRef<[f64]>>(&self, inputs: &[R], targets: &[f64]) -> Result<f64, StepError> {
         self.check(inputs, targets)?;
-        for (sample, row) in inputs.iter().enumerate() {
-            let leaves = &self.inputs[sample * self.width..(sample + 1) * self.width];
-            for (leaf, &x) in leaves.iter().zip(row.as_ref()) {
-                leaf.set_data(x);
-            }
-        }
-        for (sample, &target) in targets.iter().enumerate() {
+        // The batch goes straight onto the tape, in the order the leaves
+        // were named: the inputs, then the targets.
+        let pixels = inputs.iter().flat_map(|row| row.as_ref().iter().copied());
+        let classes = self.classes;
+        let targets = targets.iter().flat_map(|&target| {
+            let one_hot = (0..classes).map(move |k| if k as f64 == target { 1.0 } else { 0.0 });
+            let negated = std::iter::once(-target);
             match self.loss {
-                StepLoss::SoftmaxCrossEntropy => {
-                    let row = &self.targets[sample * self.classes..(sample + 1) * self.classes];
-                    for (k, leaf) in row.iter().enumerate() {
-                        leaf.set_data(if k as f64 == target { 1.0 } else { 0.0 });
-                    }
-                }
-                StepLoss::BinaryHinge { .. } => self.targets[sample].set_data(-target),
+                StepLoss::SoftmaxCrossEntropy => Either::Left(one_hot),
+                StepLoss::BinaryHinge { .. } => Either::Right(negated),
             }
-        }
+        });
+        self.tape.feed(pixels.chain(targets));
         let loss = self.tape.forward();
-        self.tape.backward();
+        self.tape.backward_fresh();
         Ok(loss)
     }
 
