@@ -222,10 +222,12 @@ pub(crate) fn tanh<T: Elementary>(x: &T) -> T {
 }
 
 /// The one function behind each operator, for every mix of operand types.
+#[inline(always)]
 fn add(a: &Value, b: &Value) -> Value {
     Value::gate(Op::Add, a, Some(b))
 }
 
+#[inline(always)]
 fn mul(a: &Value, b: &Value) -> Value {
     Value::gate(Op::Mul, a, Some(b))
 }
