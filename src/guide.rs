@@ -12,7 +12,8 @@
 //! 5. [Gradient descent](ch05_gradient_descent) (경사 하강법)
 //! 6. [Neural networks](ch06_networks) (신경망)
 //! 7. [Handwritten digits](ch07_mnist) (손글씨 숫자 인식)
-//! 8. [Moving on: PyTorch and candle](ch08_moving_on) (다음 단계로)
+//! 8. [Record once, replay](ch08_record_and_replay) (정적 그래프와 동적 그래프)
+//! 9. [Moving on: PyTorch and candle](ch09_moving_on) (다음 단계로)
 
 #[doc = include_str!("../docs/guide/01-computational-graphs.md")]
 pub mod ch01_computational_graphs {}
@@ -35,5 +36,8 @@ pub mod ch06_networks {}
 #[doc = include_str!("../docs/guide/07-mnist.md")]
 pub mod ch07_mnist {}
 
-#[doc = include_str!("../docs/guide/08-moving-on.md")]
-pub mod ch08_moving_on {}
+#[doc = include_str!("../docs/guide/08-record-and-replay.md")]
+pub mod ch08_record_and_replay {}
+
+#[doc = include_str!("../docs/guide/09-moving-on.md")]
+pub mod ch09_moving_on {}

@@ -8,9 +8,10 @@
 //! what [`Value::backward`] adds on a graph rebuilt from the same data, bit
 //! for bit. How it keeps that promise:
 //!
-//! - Its slots are the nodes in creation order, which is topological
-//!   order; backward takes nodes latest-made first, so the tape's reverse
-//!   order is backward's.
+//! - Its gates are in creation order, which is topological order;
+//!   backward takes nodes latest-made first, so the tape's reverse order
+//!   is backward's. (Leaves can sit anywhere: they come first, each operand
+//!   list's side by side, see `layout`.)
 //! - Every adjoint starts at -0.0 (`-0.0 + x` is `x`, bit for bit), so the
 //!   first share a node receives sets it, as in backward. A leaf's shares
 //!   in a pass are summed apart and added to its old gradient once, at the
@@ -19,9 +20,12 @@
 //! - A node whose gradient is 0 gives nothing, as in backward.
 //!
 //! A dot's weight list and input list are read as slices: a run of slots
-//! when their nodes were made one after another (a neuron's weights, a
-//! batch's inputs), or a buffer gathered once per forward pass (a layer's
-//! input list with its trailing 1, shared by every neuron of the layer).
+//! (a neuron's weights and bias, laid out side by side), or a buffer
+//! gathered once per forward pass (a layer's input list with its trailing
+//! 1, shared by every neuron of the layer). Dots over one input run eight
+//! at a time over their weights packed side by side ([`Group`], [`Pack`]),
+//! each sum still adding its terms in order; the weights' buffers skip the
+//! input's zeros, which add nothing (a digit is mostly zeros).
 
 use std::cell::OnceCell;
 use std::rc::Rc;
