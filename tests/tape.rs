@@ -325,3 +325,44 @@ fn a_recorded_step_refuses_a_batch_it_was_not_recorded_for() {
     assert_eq!(step.output(2, 0), None);
     assert!(step.output(1, 2).unwrap().is_finite());
 }
+
+#[test]
+fn a_million_node_chain_records_and_replays_on_a_small_stack() {
+    // No recursion anywhere: record, forward and backward on a 2 MiB thread.
+    let run = || {
+        let x = Value::new(0.5);
+        let mut y = x.clone();
+        for _ in 0..200_000 {
+            y = (&y * 0.999_999 + 1e-6).relu();
+        }
+        let tape = Tape::record(&y).unwrap();
+        assert_eq!(tape.len(), 1_000_001); // a leaf, then per step two constants, mul, add, relu
+        x.set_data(0.25);
+        let replayed = tape.forward();
+        tape.backward();
+        // Rebuilt from 0.25, by backward.
+        let x2 = Value::new(0.25);
+        let mut y2 = x2.clone();
+        for _ in 0..200_000 {
+            y2 = (&y2 * 0.999_999 + 1e-6).relu();
+        }
+        y2.backward();
+        assert_eq!(replayed.to_bits(), y2.data().to_bits());
+        assert_eq!(x.grad().to_bits(), x2.grad().to_bits());
+    };
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+#[test]
+fn a_tape_recorded_under_no_grad_replays_its_constant() {
+    let x = Value::new(2.0);
+    let y = chainrule::no_grad(|| &x * 3.0);
+    let tape = Tape::record(&y).unwrap();
+    tape.backward();
+    assert_eq!((tape.forward(), tape.len(), x.grad()), (6.0, 1, 0.0));
+}
