@@ -510,25 +510,13 @@ impl Tape {
                     weights,
                     inputs,
                     ..
-                } => {
-                    let z = op::dot_slices(
-                        self.slice(weights, values, gathered),
-                        self.slice(inputs, values, gathered),
-                    );
-                    values[out as usize] = z;
-                }
+                } => self.dot(out, weights, Input::List(inputs), values, gathered),
                 Step::DotConst {
                     out,
                     weights,
                     constants,
                     ..
-                } => {
-                    let z = op::dot_slices(
-                        self.slice(weights, values, gathered),
-                        &self.constants[constants as usize],
-                    );
-                    values[out as usize] = z;
-                }
+                } => self.dot(out, weights, Input::Constants(constants), values, gathered),
                 Step::Gather { list } => {
                     self.gather(&self.lists[list as usize], values, gathered);
                     nonzero_len[list as usize] = NONE;
@@ -536,6 +524,23 @@ impl Tape {
             }
         }
         values[self.out as usize]
+    }
+
+    /// One dot node's value, from its weights and its input.
+    fn dot(&self, out: u32, weights: u32, input: Input, values: &mut [f64], gathered: &[f64]) {
+        let z = op::dot_slices(
+            self.slice(weights, values, gathered),
+            self.input(input, values, gathered),
+        );
+        values[out as usize] = z;
+    }
+
+    /// A dot's input as one slice: a list's values or the constants.
+    fn input<'v>(&'v self, input: Input, values: &'v [f64], gathered: &'v [f64]) -> &'v [f64] {
+        match input {
+            Input::List(list) => self.slice(list, values, gathered),
+            Input::Constants(c) => &self.constants[c as usize],
+        }
     }
 
     /// A group's dots, eight at a time, over their packed weights.
@@ -560,13 +565,7 @@ impl Tape {
                     }
                 }
             }
-            let sums = {
-                let xs = match group.input {
-                    Input::List(list) => self.slice(list, values, gathered),
-                    Input::Constants(c) => &self.constants[c as usize][..],
-                };
-                op::dot_packed(&packed[at], xs)
-            };
+            let sums = op::dot_packed(&packed[at], self.input(group.input, values, gathered));
             for (&(out, _), sum) in chunk.iter().zip(sums) {
                 values[out as usize] = sum;
             }
