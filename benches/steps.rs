@@ -46,13 +46,19 @@ fn moons(steps: usize) -> f64 {
     train(steps, &mlp, |params| moons_loss::loss(&mlp, params, &moons))
 }
 
-fn mnist(steps: usize) -> f64 {
+/// A 784-32-10 network and 32 random digits with their classes.
+fn mnist_setup() -> (Mlp, Vec<Vec<f64>>, Vec<usize>) {
     let mut rng = StdRng::seed_from_u64(0);
     let mlp = Mlp::new(&[784, 32, 10], Activation::Relu, &mut rng).expect("valid sizes");
     let xs: Vec<Vec<f64>> = (0..32)
         .map(|_| (0..784).map(|_| rng.random_range(0.0..1.0)).collect())
         .collect();
     let ys: Vec<usize> = (0..32).map(|_| rng.random_range(0..10usize)).collect();
+    (mlp, xs, ys)
+}
+
+fn mnist(steps: usize) -> f64 {
+    let (mlp, xs, ys) = mnist_setup();
     train(steps, &mlp, |_| {
         let losses: Vec<Value> = xs
             .iter()
@@ -94,14 +100,8 @@ fn moons_tape(steps: usize) -> f64 {
 }
 
 fn mnist_tape(steps: usize) -> f64 {
-    let mut rng = StdRng::seed_from_u64(0);
-    let mlp = Mlp::new(&[784, 32, 10], Activation::Relu, &mut rng).expect("valid sizes");
-    let xs: Vec<Vec<f64>> = (0..32)
-        .map(|_| (0..784).map(|_| rng.random_range(0.0..1.0)).collect())
-        .collect();
-    let ys: Vec<f64> = (0..32)
-        .map(|_| rng.random_range(0..10usize) as f64)
-        .collect();
+    let (mlp, xs, classes) = mnist_setup();
+    let ys: Vec<f64> = classes.iter().map(|&c| c as f64).collect();
     train_replayed(steps, &mlp, StepLoss::SoftmaxCrossEntropy, &xs, &ys)
 }
 
