@@ -84,6 +84,14 @@ proptest! {
         for _ in 0..2 {
             tape.backward();
             rebuilt.backward();
+            // Each gate's gradient for this pass (a zero's sign aside).
+            for (k, (x, y)) in a.iter().zip(&b).enumerate() {
+                if x.op() != chainrule::Op::Leaf && y.requires_grad() {
+                    let g = tape.grad_of(x).unwrap();
+                    let want = if y.grad() == 0.0 { 0.0 } else { y.grad() };
+                    prop_assert!(same(g, want), "gate {}: {} vs {}\n{:?}", k, g, want, program);
+                }
+            }
             for (i, (x, y)) in recorded_leaves.iter().zip(&rebuilt_leaves).enumerate() {
                 prop_assert!(same(x.grad(), y.grad()), "leaf {}: {} vs {}\n{:?}", i, x.grad(), y.grad(), program);
             }
@@ -106,6 +114,10 @@ fn a_value_made_after_recording_is_not_on_the_tape() {
         "{error}"
     );
     assert_eq!((tape.len(), tape.leaf_count()), (2, 1));
+    assert_eq!(tape.grad_of(&y), Ok(0.0)); // before any backward pass
+    tape.backward();
+    assert_eq!((tape.grad_of(&y), tape.grad_of(&x)), (Ok(1.0), Ok(6.0)));
+    assert_eq!(tape.grad_of(&later), Err(EngineError::NotOnTape));
 }
 
 #[test]

@@ -593,6 +593,7 @@ impl Tape {
             return; // the output reaches no gradient-wanting leaf
         }
         if self.output_is_leaf {
+            self.scratch.borrow_mut().adjoints[self.out as usize] = 1.0;
             let mut node = self.output.0.borrow_mut();
             node.grad = if fresh { 0.0 } else { node.grad } + 1.0;
             return;
@@ -802,6 +803,21 @@ impl Tape {
     pub fn value_of(&self, v: &Value) -> Result<f64, EngineError> {
         let slot = self.slot_of(v).ok_or(EngineError::NotOnTape)?;
         Ok(self.scratch.borrow().values[slot as usize])
+    }
+
+    /// `d output / d v` from the last backward pass (for a leaf, that
+    /// pass's share alone, not what its gradient accumulated): what
+    /// [`Value::backward`] leaves in a node's [`grad`](Value::grad), a zero
+    /// always reported as +0. The output's is 1; a node that takes no
+    /// gradient, and any node before the first backward pass, has 0.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::NotOnTape`], as [`Tape::value_of`].
+    pub fn grad_of(&self, v: &Value) -> Result<f64, EngineError> {
+        let slot = self.slot_of(v).ok_or(EngineError::NotOnTape)?;
+        let adjoint = self.scratch.borrow().adjoints[slot as usize];
+        Ok(if adjoint == 0.0 { 0.0 } else { adjoint })
     }
 
     /// Whether `v` is one of the recorded nodes.
