@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use model::{MAX_MODEL_BYTES, MAX_PARAMETERS, MAX_SIZES, ModelError};
-pub use step::{RecordedStep, StepError, StepLoss};
+pub use step::{MAX_STEP_LEAVES, RecordedStep, StepError, StepLoss};
 pub use tensors::Precision;
 
 use crate::Value;

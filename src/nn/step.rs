@@ -10,6 +10,10 @@ use super::{Mlp, NnError};
 use crate::engine::EngineError;
 use crate::{Tape, Value, loss};
 
+/// The most input and target leaves a recorded step may hold (2^26, about
+/// 5 GB of nodes): a batch beyond it is refused before anything is built.
+pub const MAX_STEP_LEAVES: usize = 1 << 26;
+
 /// The loss a recorded step computes over its batch.
 #[derive(Copy, Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -35,6 +39,17 @@ pub enum StepError {
     /// A batch of no samples.
     #[error("a recorded step needs a batch of at least 1 sample")]
     EmptyBatch,
+    /// A batch whose inputs and targets would need more leaves than
+    /// [`MAX_STEP_LEAVES`].
+    #[error(
+        "a batch of {batch} samples of {width} inputs is too large to record ({MAX_STEP_LEAVES} leaves at most); record a smaller batch"
+    )]
+    TooLarge {
+        /// The batch size asked for.
+        batch: usize,
+        /// The network's input width.
+        width: usize,
+    },
     /// The binary hinge loss needs a network with one output.
     #[error(
         "the binary hinge loss scores one output, but the network has {0}; use StepLoss::SoftmaxCrossEntropy for several classes"
@@ -145,8 +160,9 @@ impl Mlp {
     ///
     /// # Errors
     ///
-    /// [`StepError::EmptyBatch`], [`StepError::NotOneOutput`] for the
-    /// binary hinge loss on a network of several outputs.
+    /// [`StepError::EmptyBatch`], [`StepError::TooLarge`],
+    /// [`StepError::NotOneOutput`] for the binary hinge loss on a network
+    /// of several outputs.
     pub fn record_step(&self, loss: StepLoss, batch: usize) -> Result<RecordedStep, StepError> {
         if batch == 0 {
             return Err(StepError::EmptyBatch);
@@ -155,6 +171,10 @@ impl Mlp {
         let (width, classes) = (sizes[0], sizes[sizes.len() - 1]);
         if matches!(loss, StepLoss::BinaryHinge { .. }) && classes != 1 {
             return Err(StepError::NotOneOutput(classes));
+        }
+        let leaves = (width + classes).checked_mul(batch);
+        if leaves.is_none_or(|n| n > MAX_STEP_LEAVES) {
+            return Err(StepError::TooLarge { batch, width });
         }
         // Each sample's leaves one after another, so the tape reads them
         // as one slice.
