@@ -29,6 +29,15 @@
 //! division, negation, [`Value::relu`], [`Value::sigmoid`] and
 //! [`Value::tanh`] are compositions of them.
 //!
+//! ## Record once, replay
+//!
+//! A training step builds the same graph every time with new numbers. A
+//! [`Tape`] records a graph once and replays it: [`Tape::forward`] from the
+//! leaves' current data, [`Tape::backward`] into their gradients, bit for
+//! bit what building the graph again and calling `backward` gives, without
+//! building a node ([`nn::Mlp::record_step`] does it for a network; the
+//! guide's chapter 8 is the lesson of define-by-run and define-and-run).
+//!
 //! ## Networks, losses, pictures
 //!
 //! [`nn`] builds neurons, layers and MLPs from `Value`s, [`loss`] the
