@@ -421,11 +421,12 @@ pub(crate) struct Given<S> {
     pub(crate) share: Option<S>,
 }
 
-/// The one walk of a node's shares, for every walker but backward's fast
-/// loops (which the property tests prove equal to it): each operand that
-/// `wants` a gradient, in backward's order, with its local gradient by the
-/// rules above and its share of `upstream` by [`share`]. `grad`, the
-/// trace, `Graph::edge_grad` and the tape call it.
+/// The one walk of a node's shares: each operand that `wants` a gradient,
+/// in backward's order, with its local gradient by the rules above and its
+/// share of `upstream` by [`share`]. `grad` and the trace call it,
+/// `Graph::edge_grad` asks `local_grad` and `share` for one operand;
+/// backward's and the tape's fast loops apply the same rules directly, and
+/// the property tests prove them equal.
 pub(crate) fn shares<'a, S: Scalar>(
     op: Op,
     operands: &'a [S],
