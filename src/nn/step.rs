@@ -101,22 +101,6 @@ pub enum StepError {
     Engine(#[from] EngineError),
 }
 
-/// One of two iterators, itself an iterator.
-enum Either<A, B> {
-    Left(A),
-    Right(B),
-}
-
-impl<A: Iterator<Item = f64>, B: Iterator<Item = f64>> Iterator for Either<A, B> {
-    type Item = f64;
-    fn next(&mut self) -> Option<f64> {
-        match self {
-            Either::Left(a) => a.next(),
-            Either::Right(b) => b.next(),
-        }
-    }
-}
-
 /// One batch's training graph, recorded once; see [`Mlp::record_step`].
 ///
 /// ```
@@ -241,14 +225,13 @@ impl RecordedStep {
         // were named: the inputs, then the targets.
         let pixels = inputs.iter().flat_map(|row| row.as_ref().iter().copied());
         let classes = self.classes;
-        let targets = targets.iter().flat_map(|&target| {
-            let one_hot = (0..classes).map(move |k| if k as f64 == target { 1.0 } else { 0.0 });
-            let negated = std::iter::once(-target);
-            match self.loss {
-                StepLoss::SoftmaxCrossEntropy => Either::Left(one_hot),
-                StepLoss::BinaryHinge { .. } => Either::Right(negated),
-            }
-        });
+        let targets: Vec<f64> = match self.loss {
+            StepLoss::SoftmaxCrossEntropy => targets
+                .iter()
+                .flat_map(|&t| (0..classes).map(move |k| if k as f64 == t { 1.0 } else { 0.0 }))
+                .collect(),
+            StepLoss::BinaryHinge { .. } => targets.iter().map(|&t| -t).collect(),
+        };
         self.tape.feed(pixels.chain(targets));
         let loss = self.tape.forward();
         self.tape.backward_fresh();
@@ -279,21 +262,20 @@ impl RecordedStep {
                 got: targets.len(),
             });
         }
-        let (fits, expected): (Box<dyn Fn(f64) -> bool>, String) = match self.loss {
-            StepLoss::SoftmaxCrossEntropy => (
-                Box::new(|t: f64| t.fract() == 0.0 && t >= 0.0 && t < self.classes as f64),
-                format!("a class 0 to {}", self.classes - 1),
-            ),
-            StepLoss::BinaryHinge { .. } => (
-                Box::new(|t: f64| t == 1.0 || t == -1.0),
-                "+1 or -1".to_owned(),
-            ),
+        let fits = |t: f64| match self.loss {
+            StepLoss::SoftmaxCrossEntropy => {
+                t.fract() == 0.0 && t >= 0.0 && t < self.classes as f64
+            }
+            StepLoss::BinaryHinge { .. } => t == 1.0 || t == -1.0,
         };
         match targets.iter().position(|&t| !fits(t)) {
             Some(sample) => Err(StepError::BadTarget {
                 sample,
                 target: targets[sample],
-                expected,
+                expected: match self.loss {
+                    StepLoss::SoftmaxCrossEntropy => format!("a class 0 to {}", self.classes - 1),
+                    StepLoss::BinaryHinge { .. } => "+1 or -1".to_owned(),
+                },
             }),
             None => Ok(()),
         }
