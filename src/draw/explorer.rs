@@ -611,26 +611,16 @@ impl Explain<'_> {
             )
         };
         let h = self.n(NUDGE_H);
+        // The numbers once; each language's sentence places them.
+        let (from, to) = (self.n(x), self.n(x + 1.0));
+        let (before, after, change) = (self.n(f), self.n(f1), self.signed(d1));
+        let (small, predicted) = (self.signed(dh), self.signed(grad * NUDGE_H));
         both(
             format!(
-                "{name}을(를) 1 올리면 ({} → {}) {out_name} = {} → {} ({}); 기울기의 예측: {g} \u{d7} 1 = {g}. {h}만 올리면 {out_name}의 변화는 {}, 예측은 {g} \u{d7} {h} = {}. {verdict_ko}",
-                self.n(x),
-                self.n(x + 1.0),
-                self.n(f),
-                self.n(f1),
-                self.signed(d1),
-                self.signed(dh),
-                self.signed(grad * NUDGE_H),
+                "{name}을(를) 1 올리면 ({from} → {to}) {out_name} = {before} → {after} ({change}); 기울기의 예측: {g} \u{d7} 1 = {g}. {h}만 올리면 {out_name}의 변화는 {small}, 예측은 {g} \u{d7} {h} = {predicted}. {verdict_ko}"
             ),
             format!(
-                "Raise {name} by 1 ({} → {}): {out_name} = {} → {} ({}); the gradient predicts {g} \u{d7} 1 = {g}. Raise it by {h}: {out_name} changes by {}, predicted {g} \u{d7} {h} = {}. {verdict_en}",
-                self.n(x),
-                self.n(x + 1.0),
-                self.n(f),
-                self.n(f1),
-                self.signed(d1),
-                self.signed(dh),
-                self.signed(grad * NUDGE_H),
+                "Raise {name} by 1 ({from} → {to}): {out_name} = {before} → {after} ({change}); the gradient predicts {g} \u{d7} 1 = {g}. Raise it by {h}: {out_name} changes by {small}, predicted {g} \u{d7} {h} = {predicted}. {verdict_en}"
             ),
         )
     }
